@@ -1,0 +1,131 @@
+// Builds the fastify app from injected dependencies: the host-cluster stores in production, the
+// in-memory ones in unit tests and the benchmark. No I/O happens here beyond what they do.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerAuth, type AuthStore } from './auth.ts';
+import type { ClusterStore } from './cluster-store.ts';
+import { IdempotentCreates, type IdempotencyStore } from './idempotency.ts';
+import { Meter } from './metering.ts';
+import { collectRoutes, registerDocs } from './openapi.ts';
+import { registerProblemHandlers } from './problems.ts';
+import { registerAccountRateLimit, TokenBucketLimiter } from './rate-limit.ts';
+import { clusterRoutes } from './routes/clusters.ts';
+import { healthRoutes } from './routes/health.ts';
+import { joinTokenRoutes } from './routes/join-tokens.ts';
+import { kubeconfigRoutes } from './routes/kubeconfig.ts';
+import { usageRoutes } from './routes/usage.ts';
+import { versionRoutes } from './routes/versions.ts';
+import { DEFAULT_LIMITS, SHARED_SCHEMAS, type ApiLimits } from './schemas.ts';
+import type { TcpValidator } from './tcp-validation.ts';
+import type { TenantAccess } from './tenant-access.ts';
+import { systemClock, type Clock } from './types.ts';
+import type { UsageLedger } from './usage.ts';
+import { installValidation } from './validation.ts';
+
+export interface RateLimitSettings {
+  capacity: number;
+  refillPerSecond: number;
+}
+
+export interface AppDependencies {
+  clusters: ClusterStore;
+  auth: AuthStore;
+  idempotency: IdempotencyStore;
+  ledger: UsageLedger;
+  tenants: TenantAccess;
+  clock?: Clock;
+  /** A pino logger; none (silent) when absent. */
+  logger?: FastifyBaseLogger;
+  /** Per account; default 100 burst, 20/s. */
+  rateLimit?: RateLimitSettings;
+  /** Failed authentications per client address; default 20 burst, 1/s. */
+  authFailureLimit?: RateLimitSettings;
+  limits?: ApiLimits;
+  /** Checks the spec a create would send against the CRD's schema. */
+  validateTcp?: TcpValidator;
+  /** Extra readiness checks (the auth store's reachability, for instance). */
+  checkReady?: () => Promise<void>;
+  /** Cluster id generator (tests pin it). */
+  newClusterId?: () => string;
+  /** Largest request body in bytes (default 64 KiB: the API takes small JSON documents). */
+  bodyLimit?: number;
+  /** Behind a load balancer: trust X-Forwarded-For for client addresses. */
+  trustProxy?: boolean;
+}
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export const API_INFO = {
+  title: 'Kubeception API',
+  version: 'v1',
+  description:
+    'Clusters as a service for the billing portal. Authenticate with "Authorization: Bearer <API key>". ' +
+    'Errors are RFC 9457 problem+json. Long operations answer 202: poll the cluster. Creates accept an Idempotency-Key. ' +
+    'Every response carries X-Request-Id (send your own to correlate); authenticated ones carry RateLimit-* headers.',
+};
+
+export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> {
+  const clock = deps.clock ?? systemClock;
+  const limits = deps.limits ?? DEFAULT_LIMITS;
+  const app = Fastify({
+    ...(deps.logger === undefined ? { logger: false } : { loggerInstance: deps.logger }),
+    // A caller's X-Request-Id is kept when it is reasonable, so portal and API logs line up.
+    genReqId: (request) => {
+      const header = request.headers['x-request-id'];
+      return typeof header === 'string' && REQUEST_ID_PATTERN.test(header) ? header : randomUUID();
+    },
+    bodyLimit: deps.bodyLimit ?? 64 * 1024,
+    trustProxy: deps.trustProxy ?? false,
+    // Deep or huge query strings are not something this API takes.
+    routerOptions: { maxParamLength: 200 },
+    return503OnClosing: true,
+  });
+
+  // The API takes JSON only: anything else is 415 rather than a string that then fails validation.
+  app.removeContentTypeParser('text/plain');
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  installValidation(app, SHARED_SCHEMAS);
+  registerProblemHandlers(app);
+  const routes = collectRoutes(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  registerAuth(app, {
+    store: deps.auth,
+    failureLimiter: new TokenBucketLimiter({ capacity: 20, refillPerSecond: 1, ...deps.authFailureLimit, clock }),
+  });
+  registerAccountRateLimit(app, new TokenBucketLimiter({ capacity: 100, refillPerSecond: 20, ...deps.rateLimit, clock }));
+
+  const meter = new Meter({ clusters: deps.clusters, ledger: deps.ledger, nodes: deps.tenants, clock, ...(deps.logger ? { log: deps.logger } : {}) });
+  const idempotency = new IdempotentCreates({ store: deps.idempotency, clock });
+
+  await app.register(healthRoutes, {
+    checkReady: async () => {
+      await deps.clusters.ready();
+      await deps.checkReady?.();
+    },
+  });
+  await app.register(versionRoutes);
+  await app.register(clusterRoutes, {
+    clusters: deps.clusters,
+    idempotency,
+    meter,
+    clock,
+    ...(deps.validateTcp === undefined ? {} : { validateTcp: deps.validateTcp }),
+    ...(deps.newClusterId === undefined ? {} : { newId: deps.newClusterId }),
+  });
+  await app.register(kubeconfigRoutes, { clusters: deps.clusters, tenants: deps.tenants, limits });
+  await app.register(joinTokenRoutes, { clusters: deps.clusters, tenants: deps.tenants, limits });
+  await app.register(usageRoutes, { clusters: deps.clusters, ledger: deps.ledger, clock });
+  registerDocs(app, API_INFO, routes, SHARED_SCHEMAS);
+  app.decorate('meter', meter);
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's usage meter: server.ts runs its tick periodically. */
+    meter: Meter;
+  }
+}

@@ -1,0 +1,54 @@
+// Small helpers shared by the host-cluster stores: the host client, and the mapping of "the host
+// API server is unreachable or overloaded" to a 503 the portal can retry.
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeApiError, KubeClient } from '../../operator/runtime/kube-client.ts';
+import { ProblemError } from '../problems.ts';
+
+export { KubeApiError, KubeClient };
+
+export function isStatus(error: unknown, ...codes: number[]): boolean {
+  return error instanceof KubeApiError && codes.includes(error.statusCode);
+}
+
+/**
+ * Errors that are the host's fault, not the caller's and not ours: no answer (network, timeout),
+ * 5xx, or 429 (API priority and fairness pushing back). Everything else is rethrown unchanged.
+ */
+export function hostUnavailable(error: unknown): ProblemError | undefined {
+  if (error instanceof ProblemError) return undefined;
+  if (error instanceof KubeApiError) {
+    if (error.statusCode >= 500 || error.statusCode === 429) {
+      return new ProblemError(503, 'host-unavailable', `the host cluster's API server answered ${error.statusCode} ${error.reason}; retry later`, {
+        headers: { 'retry-after': '5' },
+      });
+    }
+    return undefined;
+  }
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError' || error.message === 'fetch failed')) {
+    return new ProblemError(503, 'host-unavailable', `the host cluster's API server could not be reached (${error.message}); retry later`, {
+      headers: { 'retry-after': '5' },
+    });
+  }
+  return undefined;
+}
+
+/** Runs a host call and turns unavailability into a 503 problem. */
+export async function onHost<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw hostUnavailable(error) ?? error;
+  }
+}
+
+/** The host kubeconfig: a file if given, in-cluster service account when running in a pod, else the default. */
+export function loadHostKubeConfig(path?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path !== undefined && path !== '') kc.loadFromFile(path);
+  else if (process.env.KUBERNETES_SERVICE_HOST !== undefined && process.env.KUBECONFIG === undefined) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+export const unb64 = (text: string): string => Buffer.from(text, 'base64').toString('utf8');

@@ -1,0 +1,160 @@
+// TenantAccess with the Secrets the operator keeps in the tcp's namespace (docs/contracts.md):
+// `<name>-ca` (ca.crt, ca.key) signs per-user client certificates and gives the discovery hash;
+// `<name>-admin-kubeconfig` (admin.conf) lets the API act inside the tenant (join tokens, node count).
+// The tenant API server is reached at status.endpoint, the address clients use.
+import { KubeConfig, type V1NodeList, type V1Secret } from '@kubernetes/client-node';
+import { buildUserKubeconfig, discoveryTokenCaCertHash, issueUserCertificate } from '../../operator/pki/index.ts';
+import { pkiSecretName } from '../../operator/pki/secrets.ts';
+import { joinCommand, listJoinTokens, mintJoinToken, revokeJoinToken, formatToken, type JoinTokenInfo } from '../../operator/tenant/join-tokens.ts';
+import { KubeApiError, KubeClient } from '../../operator/runtime/kube-client.ts';
+import type { ClusterStore } from '../cluster-store.ts';
+import { ProblemError, problems } from '../problems.ts';
+import type { TenantControlPlane } from '../tcp.ts';
+import type { IssuedKubeconfig, JoinTokenSummary, KubeconfigRequest, MintedJoinTokenView, TenantAccess } from '../tenant-access.ts';
+import { systemClock, type Clock } from '../types.ts';
+import { isStatus, onHost, unb64 } from './kube.ts';
+
+export interface HostTenantAccessOptions {
+  host: KubeClient;
+  clusters: ClusterStore;
+  clock?: Clock;
+  /** Time allowed for one call into a tenant (default 10 s). */
+  tenantTimeoutMs?: number;
+}
+
+function summary(info: JoinTokenInfo): JoinTokenSummary {
+  return {
+    id: info.id,
+    expiresAt: info.expiresAt ?? null,
+    description: info.description ?? null,
+    usages: info.usages,
+    groups: info.groups,
+    createdAt: info.createdAt ?? null,
+  };
+}
+
+/** A tenant that does not answer is the tenant's problem, not a bug of ours: 502 with a clear message. */
+function tenantFailure(tcp: TenantControlPlane, error: unknown): Error {
+  if (error instanceof ProblemError) return error;
+  const what = error instanceof KubeApiError ? `answered ${error.statusCode} ${error.reason}` : `did not answer (${(error as Error).message})`;
+  return new ProblemError(502, 'tenant-unavailable', `the API server of cluster ${tcp.metadata.name} ${what}; retry later`, {
+    headers: { 'retry-after': '10' },
+  });
+}
+
+export class HostTenantAccess implements TenantAccess {
+  readonly #host: KubeClient;
+  readonly #clusters: ClusterStore;
+  readonly #clock: Clock;
+  readonly #timeoutMs: number;
+  /** Tenant clients by tcp uid + admin Secret version: connections are reused, rotations picked up. */
+  readonly #tenantClients = new Map<string, { version: string; client: KubeClient }>();
+
+  constructor(options: HostTenantAccessOptions) {
+    this.#host = options.host;
+    this.#clusters = options.clusters;
+    this.#clock = options.clock ?? systemClock;
+    this.#timeoutMs = options.tenantTimeoutMs ?? 10_000;
+  }
+
+  async #secret(tcp: TenantControlPlane, name: string, key: string): Promise<{ value: string; version: string }> {
+    const namespace = tcp.metadata.namespace || this.#clusters.namespaceFor(tcp.metadata.name);
+    const secret = await onHost(async () => {
+      try {
+        return await this.#host.request<V1Secret>('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`);
+      } catch (error) {
+        if (isStatus(error, 404)) return undefined;
+        throw error;
+      }
+    });
+    const encoded = secret?.data?.[key];
+    if (encoded === undefined) {
+      throw problems.conflict(`the credentials of cluster ${tcp.metadata.name} are not ready yet (Secret ${name} has no ${key}); retry shortly`);
+    }
+    return { value: unb64(encoded), version: secret?.metadata?.resourceVersion ?? '' };
+  }
+
+  async #ca(tcp: TenantControlPlane): Promise<{ certPem: string; keyPem: string }> {
+    const name = pkiSecretName(tcp.metadata.name, 'ca');
+    const [cert, key] = await Promise.all([this.#secret(tcp, name, 'ca.crt'), this.#secret(tcp, name, 'ca.key')]);
+    return { certPem: cert.value, keyPem: key.value };
+  }
+
+  #endpoint(tcp: TenantControlPlane): string {
+    const endpoint = tcp.status?.endpoint;
+    if (endpoint === undefined || endpoint === '') throw problems.conflict(`cluster ${tcp.metadata.name} has no endpoint yet; poll until status.ready`);
+    return endpoint;
+  }
+
+  async #tenant(tcp: TenantControlPlane): Promise<KubeClient> {
+    const admin = await this.#secret(tcp, pkiSecretName(tcp.metadata.name, 'admin-kubeconfig'), 'admin.conf');
+    const cacheKey = tcp.metadata.uid ?? tcp.metadata.name;
+    const version = `${admin.version}/${tcp.status?.endpoint ?? ''}`;
+    const cached = this.#tenantClients.get(cacheKey);
+    if (cached?.version === version) return cached.client;
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromString(admin.value);
+    const cluster = kubeConfig.getCurrentCluster();
+    if (cluster === null) throw new Error(`admin.conf of cluster ${tcp.metadata.name} has no current cluster`);
+    // The admin kubeconfig may name an in-host address (e.g. the Service DNS name); the endpoint is what reaches it.
+    kubeConfig.clusters = kubeConfig.clusters.map((c) => (c.name === cluster.name ? { ...c, server: this.#endpoint(tcp) } : c));
+    const client = new KubeClient(kubeConfig, { timeoutMs: this.#timeoutMs });
+    await cached?.client.close().catch(() => {});
+    this.#tenantClients.set(cacheKey, { version, client });
+    return client;
+  }
+
+  async #inTenant<T>(tcp: TenantControlPlane, call: (client: KubeClient) => Promise<T>): Promise<T> {
+    const client = await this.#tenant(tcp);
+    try {
+      return await call(client);
+    } catch (error) {
+      throw tenantFailure(tcp, error);
+    }
+  }
+
+  async issueKubeconfig(tcp: TenantControlPlane, request: KubeconfigRequest): Promise<IssuedKubeconfig> {
+    const ca = await this.#ca(tcp);
+    const server = this.#endpoint(tcp);
+    let credentials;
+    try {
+      credentials = await issueUserCertificate({ ca, user: request.username, groups: request.groups, ttlSeconds: request.ttlSeconds, now: this.#clock.now() });
+    } catch (error) {
+      // The PKI refuses identities and lifetimes it will not sign; its message says why.
+      throw problems.unprocessable('certificate-refused', (error as Error).message);
+    }
+    const kubeconfig = buildUserKubeconfig({ clusterName: tcp.metadata.name, server, caCertPem: ca.certPem, user: request.username, credentials });
+    return { kubeconfig, expiresAt: credentials.notAfter };
+  }
+
+  async mintJoinToken(tcp: TenantControlPlane, options: { ttlSeconds: number; description?: string }): Promise<MintedJoinTokenView> {
+    const caCert = await this.#secret(tcp, pkiSecretName(tcp.metadata.name, 'ca'), 'ca.crt');
+    const caCertHash = discoveryTokenCaCertHash(caCert.value);
+    const minted = await this.#inTenant(tcp, (client) =>
+      mintJoinToken(client, { ttlSeconds: options.ttlSeconds, now: this.#clock.now(), ...(options.description === undefined ? {} : { description: options.description }) }),
+    );
+    return {
+      ...summary(minted.info),
+      token: formatToken(minted.token),
+      joinCommand: joinCommand({ endpoint: this.#endpoint(tcp), token: minted.token, caCertHash }),
+    };
+  }
+
+  async listJoinTokens(tcp: TenantControlPlane): Promise<JoinTokenSummary[]> {
+    return (await this.#inTenant(tcp, (client) => listJoinTokens(client, this.#clock.now()))).map(summary);
+  }
+
+  async revokeJoinToken(tcp: TenantControlPlane, id: string): Promise<boolean> {
+    return this.#inTenant(tcp, (client) => revokeJoinToken(client, id));
+  }
+
+  async countNodes(tcp: TenantControlPlane): Promise<number> {
+    const nodes = await this.#inTenant(tcp, (client) => client.request<V1NodeList>('GET', '/api/v1/nodes'));
+    return nodes.items.length;
+  }
+
+  async close(): Promise<void> {
+    for (const { client } of this.#tenantClients.values()) await client.close().catch(() => {});
+    this.#tenantClients.clear();
+  }
+}

@@ -1,0 +1,296 @@
+// /v1/clusters: create (202, Idempotency-Key), list (cursor pagination, filters), get, update
+// (size, version, name), delete (202). Every id is looked up within the caller's account: another
+// account's cluster is indistinguishable from one that does not exist (404).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { checkVersionChange } from '../../crds/schema/versions.ts';
+import { principalOf } from '../auth.ts';
+import { ClusterConflictError, ClusterExistsError, getOwned, type ClusterStore } from '../cluster-store.ts';
+import { IdempotentCreates, requestFingerprint, type StoredResponse } from '../idempotency.ts';
+import type { Meter } from '../metering.ts';
+import { clusterNotFound, problems } from '../problems.ts';
+import {
+  clusterListResponse,
+  clusterParams,
+  clusterResponse,
+  createClusterBody,
+  idempotencyHeaders,
+  listClustersQuery,
+  updateClusterBody,
+} from '../schemas.ts';
+import {
+  ANNOTATION_DISPLAY_NAME,
+  buildTenantControlPlane,
+  LABEL_IDEMPOTENCY,
+  newClusterId,
+  toClusterView,
+  updatePatch,
+  type ClusterView,
+  type Phase,
+  type TenantControlPlane,
+} from '../tcp.ts';
+import type { Clock, Size } from '../types.ts';
+
+export interface ClusterRouteOptions {
+  clusters: ClusterStore;
+  idempotency: IdempotentCreates;
+  meter: Meter;
+  clock: Clock;
+  /** Checks a tcp before it is sent (the CRD's own schema); throws a message on violation. */
+  validateTcp?: (tcp: TenantControlPlane) => void;
+  newId?: () => string;
+}
+
+interface CreateBody {
+  name: string;
+  size: Size;
+  version: string;
+}
+
+interface UpdateBody {
+  name?: string;
+  size?: Size;
+  version?: string;
+}
+
+interface ListQuery {
+  limit: number;
+  cursor?: string;
+  size?: Size;
+  version?: string;
+  phase?: Phase;
+  name?: string;
+}
+
+type IdParams = { id: string };
+
+/** Cursor: the sort key of the last item of a page, opaque to clients. */
+export function encodeCursor(view: Pick<ClusterView, 'createdAt' | 'id'>): string {
+  return Buffer.from(JSON.stringify([view.createdAt, view.id]), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') return [value[0], value[1]];
+  } catch {
+    // fall through to the problem below
+  }
+  throw problems.badRequest('query.cursor is not a cursor this API returned; start again without it');
+}
+
+const byCreation = (a: ClusterView, b: ClusterView) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
+
+function logMeteringFailure(request: FastifyRequest) {
+  return (error: unknown) => request.log.warn({ err: error }, 'usage ledger write failed; the metering loop will catch up');
+}
+
+export async function clusterRoutes(app: FastifyInstance, options: ClusterRouteOptions): Promise<void> {
+  const { clusters, idempotency, meter } = options;
+  const newId = options.newId ?? (() => newClusterId());
+
+  /** Creates the tcp under `id`; a tcp already there from the same idempotent request is the result. */
+  async function createCluster(request: FastifyRequest, id: string, body: CreateBody, keyHash?: string): Promise<StoredResponse> {
+    const account = principalOf(request).account;
+    const tcp = buildTenantControlPlane({
+      id,
+      namespace: clusters.namespaceFor(id),
+      account,
+      name: body.name,
+      size: body.size,
+      version: body.version,
+      ...(keyHash === undefined ? {} : { idempotencyKeyHash: keyHash }),
+    });
+    options.validateTcp?.(tcp);
+    let created: TenantControlPlane;
+    try {
+      created = await clusters.create(tcp);
+    } catch (error) {
+      if (!(error instanceof ClusterExistsError) || keyHash === undefined) throw error;
+      const existing = await getOwned(clusters, account, id);
+      if (existing?.metadata.labels?.[LABEL_IDEMPOTENCY] !== keyHash) throw error;
+      created = existing;
+    }
+    request.log.info({ cluster: id, size: body.size, version: body.version }, 'cluster created');
+    await meter.record(created).catch(logMeteringFailure(request));
+    return { status: 202, body: toClusterView(created) };
+  }
+
+  app.post(
+    '/v1/clusters',
+    {
+      config: { scope: 'write' },
+      schema: {
+        summary: 'Create a cluster',
+        description: 'Starts provisioning a tenant control plane. Answers 202: poll the Location until status.ready.',
+        tags: ['clusters'],
+        operationId: 'createCluster',
+        body: createClusterBody,
+        headers: idempotencyHeaders,
+        response: { 202: clusterResponse },
+      },
+    },
+    async (request: FastifyRequest<{ Body: CreateBody }>, reply: FastifyReply) => {
+      const principal = principalOf(request);
+      const key = request.headers['idempotency-key'];
+      let result: StoredResponse & { replayed: boolean };
+      if (typeof key === 'string') {
+        result = await idempotency.run({
+          account: principal.account,
+          key,
+          fingerprint: requestFingerprint('POST', '/v1/clusters', request.body),
+          newId,
+          perform: (id, keyHash) => createCluster(request, id, request.body, keyHash),
+        });
+      } else {
+        // Without a key a random id collision (56 bits) is retried with a new id.
+        let response: StoredResponse | undefined;
+        for (let attempt = 0; response === undefined; attempt++) {
+          try {
+            response = await createCluster(request, newId(), request.body);
+          } catch (error) {
+            if (!(error instanceof ClusterExistsError) || attempt >= 2) throw error;
+          }
+        }
+        result = { ...response, replayed: false };
+      }
+      const view = result.body as ClusterView;
+      reply.code(result.status).header('location', view.links.self);
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      return view;
+    },
+  );
+
+  app.get(
+    '/v1/clusters',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'List clusters',
+        description: 'Oldest first. Pass nextCursor as cursor for the next page; null means last page.',
+        tags: ['clusters'],
+        operationId: 'listClusters',
+        querystring: listClustersQuery,
+        response: { 200: clusterListResponse },
+      },
+    },
+    async (request: FastifyRequest<{ Querystring: ListQuery }>) => {
+      const { limit, cursor, size, version, phase, name } = request.query;
+      const after = cursor === undefined ? undefined : decodeCursor(cursor);
+      const views = (await clusters.list(principalOf(request).account))
+        .map(toClusterView)
+        .filter(
+          (view) =>
+            (size === undefined || view.size === size) &&
+            (version === undefined || view.version === version) &&
+            (phase === undefined || view.status.phase === phase) &&
+            (name === undefined || view.name === name) &&
+            (after === undefined || view.createdAt > after[0] || (view.createdAt === after[0] && view.id > after[1])),
+        )
+        .sort(byCreation);
+      const items = views.slice(0, limit);
+      const last = items[items.length - 1];
+      return { items, nextCursor: views.length > limit && last !== undefined ? encodeCursor(last) : null };
+    },
+  );
+
+  app.get(
+    '/v1/clusters/:id',
+    {
+      config: { scope: 'read' },
+      schema: {
+        summary: 'Get a cluster',
+        description: 'Current state; poll this after create, update or delete (404 once deleted).',
+        tags: ['clusters'],
+        operationId: 'getCluster',
+        params: clusterParams,
+        response: { 200: clusterResponse },
+      },
+    },
+    async (request: FastifyRequest<{ Params: IdParams }>) => {
+      const tcp = await getOwned(clusters, principalOf(request).account, request.params.id);
+      if (tcp === undefined) throw clusterNotFound(request.params.id);
+      return toClusterView(tcp);
+    },
+  );
+
+  app.patch(
+    '/v1/clusters/:id',
+    {
+      config: { scope: 'write' },
+      schema: {
+        summary: 'Resize, upgrade or rename a cluster',
+        description:
+          'A size or version change answers 202 and is carried out by the operator (poll until status.reconciled and status.ready); a rename alone answers 200.',
+        tags: ['clusters'],
+        operationId: 'updateCluster',
+        params: clusterParams,
+        body: updateClusterBody,
+        response: { 200: clusterResponse, 202: clusterResponse },
+      },
+    },
+    async (request: FastifyRequest<{ Params: IdParams; Body: UpdateBody }>, reply: FastifyReply) => {
+      const account = principalOf(request).account;
+      const { id } = request.params;
+      const body = request.body;
+      for (let attempt = 0; ; attempt++) {
+        const tcp = await getOwned(clusters, account, id);
+        if (tcp === undefined) throw clusterNotFound(id);
+        const view = toClusterView(tcp);
+        if (view.status.phase === 'Deleting') throw problems.conflict(`cluster ${id} is being deleted and can no longer be changed`);
+        if (body.version !== undefined) {
+          const check = checkVersionChange(tcp.spec.version, body.version);
+          if (!check.ok) throw problems.unprocessable('version-change-not-allowed', check.reason, { from: tcp.spec.version, to: body.version });
+        }
+        const size = body.size !== undefined && body.size !== view.size ? body.size : undefined;
+        const version = body.version !== undefined && body.version !== tcp.spec.version ? body.version : undefined;
+        const patch = updatePatch({ size, version }, tcp.metadata.resourceVersion);
+        if (body.name !== undefined) {
+          (patch.metadata as Record<string, unknown>).annotations = { [ANNOTATION_DISPLAY_NAME]: body.name };
+        }
+        try {
+          const updated = await clusters.patch(id, patch);
+          if (updated === undefined) throw clusterNotFound(id);
+          const specChanged = size !== undefined || version !== undefined;
+          if (specChanged) {
+            request.log.info({ cluster: id, size, version }, 'cluster update requested');
+            await meter.record(updated).catch(logMeteringFailure(request));
+          }
+          reply.code(specChanged ? 202 : 200);
+          return toClusterView(updated);
+        } catch (error) {
+          // Someone (the operator writing status does not count: status is a subresource) changed the
+          // object between our read and write: re-read and re-check, a few times.
+          if (!(error instanceof ClusterConflictError) || attempt >= 3) throw error;
+        }
+      }
+    },
+  );
+
+  app.delete(
+    '/v1/clusters/:id',
+    {
+      config: { scope: 'write' },
+      schema: {
+        summary: 'Delete a cluster',
+        description: 'Answers 202; the cluster shows phase Deleting until the operator has cleaned up, then GET answers 404. Billing stops now.',
+        tags: ['clusters'],
+        operationId: 'deleteCluster',
+        params: clusterParams,
+        response: { 202: clusterResponse },
+      },
+    },
+    async (request: FastifyRequest<{ Params: IdParams }>, reply: FastifyReply) => {
+      const { id } = request.params;
+      const tcp = await getOwned(clusters, principalOf(request).account, id);
+      if (tcp === undefined) throw clusterNotFound(id);
+      const result = await clusters.delete(id);
+      if (!result.found) throw clusterNotFound(id);
+      const requestedAt = tcp.metadata.deletionTimestamp === undefined ? options.clock.now() : new Date(tcp.metadata.deletionTimestamp);
+      await meter.recordDeletion(tcp, requestedAt).catch(logMeteringFailure(request));
+      request.log.info({ cluster: id, gone: result.gone }, 'cluster deletion requested');
+      const view = toClusterView({ ...tcp, metadata: { ...tcp.metadata, deletionTimestamp: requestedAt.toISOString() } });
+      reply.code(202).header('location', view.links.self);
+      return view;
+    },
+  );
+}

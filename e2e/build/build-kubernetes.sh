@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Builds the Kubernetes binaries (and etcd) from the Go module proxy into a cache outside the repository,
+# keyed by version, so a warm machine skips the build. Prints progress while go compiles.
+#
+#   e2e/build/build-kubernetes.sh            build what is missing, print the bin folder
+#   KUBECEPTION_CACHE=/some/dir ...          cache root (default ~/.cache/kubeception)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck disable=SC1091
+source "$here/versions.env"
+cache=${KUBECEPTION_CACHE:-$HOME/.cache/kubeception}
+kube_bin="$cache/kubernetes/$KUBE_VERSION/bin"
+etcd_bin="$cache/etcd/$ETCD_VERSION/bin"
+coredns_bin="$cache/coredns/$COREDNS_VERSION/bin"
+kube_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubeadm kubectl)
+export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+
+log() { printf '[build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# Runs `go build -v` and reports how many packages have been compiled every 20 s.
+build_with_progress() {
+  local label=$1 workdir=$2 logfile=$3; shift 3
+  ( cd "$workdir" && go build -v "$@" ) >"$logfile" 2>&1 &
+  local pid=$! start=$SECONDS
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 20
+    log "$label: $(grep -c . "$logfile" 2>/dev/null || echo 0) packages compiled, $((SECONDS - start)) s"
+  done
+  if ! wait "$pid"; then
+    tail -40 "$logfile" >&2
+    log "$label: build failed, full log in $logfile"
+    return 1
+  fi
+  log "$label: done in $((SECONDS - start)) s"
+}
+
+build_kubernetes() {
+  local have=1
+  for c in "${kube_cmds[@]}"; do [ -x "$kube_bin/$c" ] || have=0; done
+  if [ $have = 1 ]; then log "kubernetes $KUBE_VERSION: cached in $kube_bin"; return; fi
+  local minor_patch=${KUBE_VERSION#v1.}   # 36.5
+  local staging_version="v0.$minor_patch"
+  local work="$cache/work/kubernetes-$KUBE_VERSION"
+  mkdir -p "$work" "$kube_bin.tmp"
+  log "kubernetes $KUBE_VERSION: preparing wrapper module in $work"
+  # The tag's go.mod requires its staging modules at v0.0.0 and replaces them with ./staging paths, which
+  # only exist in the kubernetes repository: replace each with its published v0.<minor>.<patch> instead.
+  local upstream_mod
+  upstream_mod=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  {
+    echo "module kubeception.local/kubernetes-build"
+    echo
+    echo "go 1.26.0"
+    echo
+    echo "godebug default=go1.26"
+    echo
+    echo "require k8s.io/kubernetes $KUBE_VERSION"
+    echo
+    grep -E '^\s+k8s.io/[a-z0-9-]+ => \./staging' "$upstream_mod" | awk -v v="$staging_version" '{print "replace " $1 " => " $1 " " v}'
+  } >"$work/go.mod"
+  local pkgs=()
+  for c in "${kube_cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  local date; date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  local ld="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=${minor_patch%%.*}"
+    ld+=" -X $p.gitTreeState=clean -X $p.gitCommit=module-proxy-$KUBE_VERSION -X $p.buildDate=$date"
+  done
+  log "kubernetes $KUBE_VERSION: resolving modules (first time downloads ~500 MB)"
+  (cd "$work" && go mod download -x 2>&1 | grep -c '^# get' >/dev/null || true)
+  (cd "$work" && GOFLAGS=-mod=mod go list "${pkgs[@]}" >/dev/null)
+  log "kubernetes $KUBE_VERSION: compiling ${kube_cmds[*]} (cold: 30-60 min on 2 cores)"
+  build_with_progress "kubernetes" "$work" "$work/build.log" -mod=mod -trimpath -ldflags "$ld" -o "$kube_bin.tmp/" "${pkgs[@]}"
+  rm -rf "$kube_bin"; mv "$kube_bin.tmp" "$kube_bin"
+  "$kube_bin/kubectl" version --client >&2
+}
+
+build_etcd() {
+  if [ -x "$etcd_bin/etcd" ] && [ -x "$etcd_bin/etcdctl" ]; then log "etcd $ETCD_VERSION: cached in $etcd_bin"; return; fi
+  local work="$cache/work/etcd-$ETCD_VERSION"
+  mkdir -p "$work" "$etcd_bin.tmp"
+  printf 'module kubeception.local/etcd-build\n\ngo 1.26.0\n\nrequire (\n\tgo.etcd.io/etcd/server/v3 %s\n\tgo.etcd.io/etcd/etcdctl/v3 %s\n)\n' \
+    "$ETCD_VERSION" "$ETCD_VERSION" >"$work/go.mod"
+  (cd "$work" && GOFLAGS=-mod=mod go list go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3 >/dev/null)
+  log "etcd $ETCD_VERSION: compiling"
+  build_with_progress "etcd" "$work" "$work/build.log" -mod=mod -trimpath -ldflags "-s -w" -o "$etcd_bin.tmp/" \
+    go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3
+  mv "$etcd_bin.tmp/server" "$etcd_bin.tmp/etcd"  # go names it after the path element before /v3
+  rm -rf "$etcd_bin"; mv "$etcd_bin.tmp" "$etcd_bin"
+  ls "$etcd_bin" >&2
+}
+
+# CoreDNS from its module with only the plugins a cluster DNS needs (the full plugin set pulls in every
+# cloud SDK): the test bed's own DNS and the tenants' CoreDNS addon image.
+build_coredns() {
+  if [ -x "$coredns_bin/coredns" ]; then log "coredns $COREDNS_VERSION: cached in $coredns_bin"; return; fi
+  local work="$cache/work/coredns-$COREDNS_VERSION"
+  mkdir -p "$work" "$coredns_bin.tmp"
+  printf 'module kubeception.local/coredns-build\n\ngo 1.26.0\n\nrequire github.com/coredns/coredns %s\n' "$COREDNS_VERSION" >"$work/go.mod"
+  cp "$here/coredns-main.go.txt" "$work/main.go"
+  (cd "$work" && GOFLAGS=-mod=mod go mod tidy >/dev/null 2>&1 || true)
+  log "coredns $COREDNS_VERSION: compiling"
+  build_with_progress "coredns" "$work" "$work/build.log" -mod=mod -trimpath \
+    -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=module-proxy" -o "$coredns_bin.tmp/coredns" .
+  rm -rf "$coredns_bin"; mv "$coredns_bin.tmp" "$coredns_bin"
+}
+
+build_kubernetes
+build_etcd
+build_coredns
+echo "$kube_bin"

@@ -1,0 +1,3 @@
+module kubeception.local/testimages
+
+go 1.26.0

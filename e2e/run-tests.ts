@@ -1,0 +1,38 @@
+// `npm test`: builds the real Kubernetes binaries if the cache lacks them, brings up the host test bed
+// (or reuses a running one), runs the unit tests and the end-to-end tests against it, and takes the
+// test bed down again if this run started it (set KUBECEPTION_KEEP_TESTBED=1 to keep it).
+import { spawn } from 'node:child_process';
+import { ensureBinaries, status, up, down } from './testbed/testbed.ts';
+import { log } from './testbed/log.ts';
+
+const unitTests = ['operator/**/*.test.ts', 'api/**/*.test.ts', 'crds/**/*.test.ts', 'e2e/testbed/**/*.test.ts'];
+const e2eTests = process.argv.slice(2).length ? process.argv.slice(2) : ['e2e/tests/*.e2e.ts'];
+
+function nodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+}
+
+await ensureBinaries();
+const wasUp = (await status()).up;
+const started = Date.now();
+const { kubeconfig } = wasUp ? { kubeconfig: (await status()).kubeconfig } : await up();
+log.info({ reused: wasUp, seconds: (Date.now() - started) / 1000 }, 'test bed ready for the tests');
+
+let code = 0;
+try {
+  const env = { ...process.env, KUBECEPTION_TESTBED_KUBECONFIG: kubeconfig };
+  code = await nodeTest([...unitTests, ...e2eTests], env);
+} finally {
+  if (!wasUp && !process.env.KUBECEPTION_KEEP_TESTBED) {
+    try {
+      await down(); // fails if anything was left behind: a process, a mount or a network device
+    } catch (err) {
+      log.error({ err: String(err) }, 'test bed teardown left something behind');
+      code ||= 1;
+    }
+  }
+}
+process.exitCode = code;

@@ -1,0 +1,98 @@
+// The images the test bed runs, all built here from local binaries (no registry is reachable): the pod
+// sandbox (pause), the e2e workload (hello), and the tenant control plane images under the upstream
+// names the operator's manifests reference.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { dockerArchive, type ImageSpec, type LayerEntry } from './image-archive.ts';
+import { run } from './exec.ts';
+import { log } from './log.ts';
+import { pauseImage, type TestbedConfig } from './config.ts';
+
+export const helloImage = 'kubeception.local/hello:v1';
+
+/** Builds the small Go programs of e2e/images (static, no dependencies: seconds). */
+async function buildTestPrograms(c: TestbedConfig): Promise<string> {
+  const out = join(c.imagesDir, 'bin');
+  await mkdir(out, { recursive: true });
+  await run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', `${out}/`, './pause', './hello'], {
+    cwd: join(c.repoRoot, 'e2e', 'images'),
+    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' },
+  });
+  return out;
+}
+
+async function binaryEntry(path: string, from: string): Promise<LayerEntry> {
+  return { path, type: 'file', mode: 0o755, content: await readFile(from) };
+}
+
+const tmpDir: LayerEntry = { path: 'tmp', type: 'dir', mode: 0o1777 };
+
+/** An image the test bed needs: its reference, and how to make it (read lazily: binaries are large). */
+interface ImageRecipe {
+  ref: string;
+  /** The files the image is made of: a change of one re-imports the image under the same reference. */
+  sources: string[];
+  make: () => Promise<ImageSpec>;
+}
+
+/** The image list. */
+export function imageRecipes(c: TestbedConfig, programs: string): ImageRecipe[] {
+  const k = c.bin.kubernetes;
+  const v = c.versions;
+  const kubeImage = (name: string): ImageRecipe => {
+    const ref = `registry.k8s.io/${name}:${v.kubernetes}`;
+    return {
+      ref,
+      sources: [join(k, name)],
+      make: async () => ({ ref, entries: [await binaryEntry(`usr/local/bin/${name}`, join(k, name)), tmpDir], entrypoint: [`/usr/local/bin/${name}`] }),
+    };
+  };
+  const etcdRef = `registry.k8s.io/etcd:${v.etcd.replace(/^v/, '')}-0`;
+  const corednsRef = `registry.k8s.io/coredns/coredns:${v.coredns}`;
+  return [
+    { ref: pauseImage, sources: [join(programs, 'pause')], make: async () => ({ ref: pauseImage, entries: [await binaryEntry('pause', join(programs, 'pause'))], entrypoint: ['/pause'] }) },
+    { ref: helloImage, sources: [join(programs, 'hello')], make: async () => ({ ref: helloImage, entries: [await binaryEntry('hello', join(programs, 'hello'))], entrypoint: ['/hello'], user: '65532' }) },
+    kubeImage('kube-apiserver'),
+    kubeImage('kube-controller-manager'),
+    kubeImage('kube-scheduler'),
+    {
+      ref: etcdRef,
+      sources: [join(c.bin.etcd, 'etcd'), join(c.bin.etcd, 'etcdctl')],
+      make: async () => ({
+        ref: etcdRef,
+        entries: [await binaryEntry('usr/local/bin/etcd', join(c.bin.etcd, 'etcd')), await binaryEntry('usr/local/bin/etcdctl', join(c.bin.etcd, 'etcdctl')), tmpDir],
+        entrypoint: ['/usr/local/bin/etcd'],
+      }),
+    },
+    { ref: corednsRef, sources: [join(c.bin.coredns, 'coredns')], make: async () => ({ ref: corednsRef, entries: [await binaryEntry('coredns', join(c.bin.coredns, 'coredns'))], entrypoint: ['/coredns'] }) },
+  ];
+}
+
+async function importedRefs(c: TestbedConfig): Promise<Set<string>> {
+  const { stdout } = await run('ctr', ['--address', c.containerdSocket, '-n', 'k8s.io', 'images', 'ls', '-q']);
+  return new Set(stdout.split('\n').filter(Boolean));
+}
+
+/** Imports every image containerd lacks (containerd keeps them across test bed restarts). */
+export async function loadImages(c: TestbedConfig): Promise<void> {
+  const present = await importedRefs(c);
+  const programs = await buildTestPrograms(c);
+  for (const recipe of imageRecipes(c, programs)) {
+    const stamp = join(c.imagesDir, `${recipe.ref.replace(/[/:]/g, '_')}.sources`);
+    const fingerprint = JSON.stringify(recipe.sources.map((f) => [f, statSync(f).size, statSync(f).mtimeMs]));
+    const current = existsSync(stamp) ? readFileSync(stamp, 'utf8') : '';
+    if (present.has(recipe.ref) && current === fingerprint) continue;
+    await importImage(c, await recipe.make());
+    await writeFile(stamp, fingerprint);
+  }
+}
+
+/** Writes an image's tarball and imports it into the test bed node (also for images a test builds). */
+export async function importImage(c: TestbedConfig, spec: ImageSpec): Promise<void> {
+  await mkdir(c.imagesDir, { recursive: true });
+  const file = join(c.imagesDir, `${spec.ref.replace(/[/:]/g, '_')}.tar`);
+  await writeFile(file, dockerArchive(spec));
+  await run('ctr', ['--address', c.containerdSocket, '-n', 'k8s.io', 'images', 'import', file]);
+  log.info({ image: spec.ref }, 'image imported');
+}

@@ -1,0 +1,261 @@
+// The host test bed: a real single-node Kubernetes cluster on this machine (etcd, kube-apiserver,
+// kube-controller-manager, kube-scheduler, containerd + runc + CNI bridge, kubelet, kube-proxy, CoreDNS,
+// a hostPath volume provisioner), started from Go-built binaries and stopped without leftovers.
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { run, tryRun } from './exec.ts';
+import { ensureHostPki } from './host-pki.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
+import { DaemonSet, waitFor, isAlive, GiveUp, type DaemonSpec } from './daemons.ts';
+import { setUpNetwork, tearDownNetwork, networkLeftovers } from './network.ts';
+import { loadImages } from './images.ts';
+import { log } from './log.ts';
+import { testbedConfig as c } from './config.ts';
+import * as comp from './components.ts';
+
+const daemons = new DaemonSet(c.runDir, c.logDir);
+/** Network namespaces that belong to the test bed: pod sandboxes and the e2e worker machines. */
+export const NETNS_PREFIXES = ['cni-', 'kctb-'];
+const START_ORDER = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'containerd', 'kubelet', 'kube-proxy', 'coredns', 'local-provisioner'];
+
+/** HTTPS status of a health endpoint; `client` false is for the self-signed health ports of kcm and scheduler. */
+function httpsStatus(url: string, client = true): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      rejectUnauthorized: client,
+      ca: readFileSync(join(c.pkiDir, url.includes(':2379') ? 'etcd-ca.crt' : 'ca.crt')),
+      cert: client ? readFileSync(join(c.pkiDir, url.includes(':2379') ? 'apiserver-etcd-client.crt' : 'admin.crt')) : undefined,
+      key: client ? readFileSync(join(c.pkiDir, url.includes(':2379') ? 'apiserver-etcd-client.key' : 'admin.key')) : undefined,
+      timeout: 2000,
+    }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.end();
+  });
+}
+
+async function kubectl(args: string[], input?: string): Promise<string> {
+  const { stdout } = await run(join(c.bin.kubernetes, 'kubectl'), [`--kubeconfig=${c.adminKubeconfig}`, ...args], { input });
+  return stdout;
+}
+
+function binariesPresent(): string[] {
+  const missing: string[] = [];
+  for (const b of ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy', 'kubectl', 'kubeadm']) {
+    if (!existsSync(join(c.bin.kubernetes, b))) missing.push(b);
+  }
+  if (!existsSync(join(c.bin.etcd, 'etcd'))) missing.push('etcd');
+  if (!existsSync(join(c.bin.coredns, 'coredns'))) missing.push('coredns');
+  return missing;
+}
+
+/** Builds the Go binaries if the cache lacks them (cold: 30-60 min; warm: nothing). */
+export async function ensureBinaries(): Promise<void> {
+  const missing = binariesPresent();
+  if (!missing.length) return;
+  log.info({ missing }, 'building Kubernetes binaries from the Go module proxy (progress below)');
+  const { spawn } = await import('node:child_process');
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', [join(c.repoRoot, 'e2e', 'build', 'build-kubernetes.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`build-kubernetes.sh exited ${code}`))));
+  });
+}
+
+async function writeConfigFiles(): Promise<void> {
+  await mkdir(join(c.stateDir, 'containerd', 'cni', 'net.d'), { recursive: true });
+  await mkdir(c.volumesDir, { recursive: true });
+  await ensureHostPki(c.pkiDir, comp.hostLeaves(c));
+  const server = `https://127.0.0.1:${c.apiserverPort}`;
+  for (const [file, { cert, user }] of Object.entries(comp.hostKubeconfigs)) {
+    // kubelet and kube-proxy reach the API server at the address pods use, the others on loopback
+    const target = file.startsWith('kube') ? `https://${c.hostIP}:${c.apiserverPort}` : server;
+    await writeKubeconfig(join(c.stateDir, file), { server: target, pkiDir: c.pkiDir, cert, user });
+  }
+  await writeFile(join(c.stateDir, 'containerd', 'config.toml'), comp.containerdConfig(c));
+  await writeFile(join(c.stateDir, 'containerd', 'cni', 'net.d', '10-testbed.conflist'), comp.cniConfig(c));
+  await writeFile(join(c.stateDir, 'kubelet.yaml'), comp.kubeletConfig(c));
+  await writeFile(join(c.stateDir, 'kube-proxy.yaml'), comp.kubeProxyConfig(c));
+  await writeFile(join(c.stateDir, 'Corefile'), comp.corefile(c));
+}
+
+async function startAndWait(spec: DaemonSpec, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const started = Date.now();
+  await daemons.start(spec);
+  try {
+    await waitFor(`${spec.name} to be ready`, async () => {
+      if (!daemons.pid(spec.name)) throw new GiveUp(`${spec.name} exited:\n${await daemons.tail(spec.name)}`);
+      return ready();
+    }, timeoutMs);
+  } catch (err) {
+    log.error({ daemon: spec.name, log: await daemons.tail(spec.name, 20) }, 'did not become ready');
+    throw err;
+  }
+  log.info({ daemon: spec.name, ms: Date.now() - started }, 'ready');
+}
+
+async function nodeReady(): Promise<boolean> {
+  const out = await kubectl(['get', 'node', c.nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+  return out.trim() === 'True';
+}
+
+export interface UpResult {
+  kubeconfig: string;
+  seconds: number;
+}
+
+export async function up(): Promise<UpResult> {
+  const started = Date.now();
+  await ensureBinaries();
+  await mkdir(c.stateDir, { recursive: true });
+  await mkdir(c.runDir, { recursive: true });
+  log.info({ stateDir: c.stateDir }, 'test bed: network');
+  await setUpNetwork(c);
+  await writeConfigFiles();
+  await startAndWait(comp.etcdDaemon(c), async () => (await httpsStatus(`https://127.0.0.1:${c.etcdClientPort}/health`)) === 200);
+  await startAndWait(comp.apiserverDaemon(c), async () => (await httpsStatus(`https://127.0.0.1:${c.apiserverPort}/readyz`)) === 200, 120_000);
+  await startAndWait(comp.controllerManagerDaemon(c), async () => (await httpsStatus('https://127.0.0.1:10257/healthz', false)) === 200);
+  await startAndWait(comp.schedulerDaemon(c), async () => (await httpsStatus('https://127.0.0.1:10259/healthz', false)) === 200);
+  await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], comp.bootstrapManifests(c));
+  await startAndWait(comp.containerdDaemon(c), async () => tryRun('ctr', ['--address', c.containerdSocket, 'version']));
+  log.info('test bed: loading images');
+  await loadImages(c);
+  await startAndWait(comp.kubeletDaemon(c), nodeReady, 120_000);
+  await startAndWait(comp.kubeProxyDaemon(c), async () => (await fetch('http://127.0.0.1:10256/healthz')).ok, 60_000);
+  await startAndWait(comp.corednsDaemon(c), async () => (await fetch('http://127.0.0.1:10281/ready')).ok, 60_000);
+  await startAndWait(comp.provisionerDaemon(c), async () => true);
+  const seconds = (Date.now() - started) / 1000;
+  log.info({ kubeconfig: c.adminKubeconfig, seconds }, 'test bed is up');
+  return { kubeconfig: c.adminKubeconfig, seconds };
+}
+
+/** Stops the pods through kubelet (so CNI tears their network down), then everything else. */
+async function drainPods(): Promise<void> {
+  if (!daemons.pid('kubelet') || !daemons.pid('kube-apiserver')) return;
+  await daemons.stop('kube-controller-manager');
+  await daemons.stop('kube-scheduler');
+  await kubectl(['delete', 'pods', '--all', '--all-namespaces', '--grace-period=1', '--wait=false']).catch(() => '');
+  await waitFor('pods to be stopped', async () => {
+    const { stdout } = await run('ctr', ['--address', c.containerdSocket, '-n', 'k8s.io', 'tasks', 'ls', '-q']);
+    return stdout.trim() === '';
+  }, 60_000, 500).catch((err: unknown) => log.warn({ err: String(err) }, 'some pods did not stop; killing them'));
+}
+
+async function killLeftoverContainers(): Promise<void> {
+  if (!daemons.pid('containerd')) return;
+  const ctr = ['--address', c.containerdSocket, '-n', 'k8s.io'];
+  const { stdout } = await run('ctr', [...ctr, 'tasks', 'ls', '-q']).catch(() => ({ stdout: '' }));
+  for (const id of stdout.split('\n').filter(Boolean)) {
+    await tryRun('ctr', [...ctr, 'tasks', 'kill', '-a', '-s', 'SIGKILL', id]);
+    await tryRun('ctr', [...ctr, 'tasks', 'delete', '-f', id]);
+  }
+}
+
+/** Shims of our containerd that outlived it (a shim is its own process group). */
+function testbedShims(): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSafe('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes('containerd-shim') && cmd.includes(c.containerdSocket)) pids.push(Number(entry));
+    } catch { /* process ended meanwhile */ }
+  }
+  return pids;
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Mount points under the test bed's folders, deepest first. */
+function testbedMounts(): string[] {
+  const lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
+  const points = lines.map((l) => l.split(' ')[4] ?? '').filter((p) => p.startsWith(c.stateDir) || p.startsWith(c.runDir) || p.startsWith('/run/netns/cni-') || p.startsWith('/run/netns/kctb-'));
+  return [...new Set(points)].sort((a, b) => b.length - a.length);
+}
+
+/** State that `down --purge` removes: the cluster's data. Kept: PKI is remade anyway, the image store is a cache. */
+const PURGED = ['etcd', 'kubelet', 'volumes', 'cni', 'logs', 'pki'];
+
+export async function down(options: { purge?: boolean } = {}): Promise<void> {
+  await drainPods();
+  for (const name of ['local-provisioner', 'coredns', 'kube-proxy', 'kubelet']) await daemons.stop(name);
+  await killLeftoverContainers();
+  await daemons.stop('containerd');
+  for (const pid of testbedShims()) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  for (const name of ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd']) await daemons.stop(name);
+  for (const name of await daemons.names()) await daemons.stop(name); // anything started by a later issue
+  if (existsSync(join(c.bin.kubernetes, 'kube-proxy'))) await tryRun(join(c.bin.kubernetes, 'kube-proxy'), ['--cleanup']);
+  for (const point of testbedMounts()) {
+    if (!(await tryRun('umount', [point]))) await tryRun('umount', ['-l', point]);
+  }
+  await tearDownNetwork(c, NETNS_PREFIXES);
+  await rm(c.runDir, { recursive: true, force: true });
+  if (options.purge) for (const dir of PURGED) await rm(join(c.stateDir, dir), { recursive: true, force: true });
+  const left = await leftovers();
+  if (left.length) throw new Error(`test bed down left behind: ${left.join(', ')}`);
+  log.info('test bed is down; nothing left behind');
+}
+
+/** Processes, mounts and network devices of the test bed that still exist. */
+export async function leftovers(): Promise<string[]> {
+  const left: string[] = [];
+  for (const name of await daemons.names()) if (daemons.pid(name)) left.push(`process ${name}`);
+  const shims = testbedShims();
+  if (shims.length) left.push(`${shims.length} containerd shims`);
+  const mounts = testbedMounts();
+  if (mounts.length) left.push(`${mounts.length} mounts`);
+  left.push(...(await networkLeftovers(c, NETNS_PREFIXES)));
+  return left;
+}
+
+export interface Status {
+  up: boolean;
+  kubeconfig: string;
+  components: { name: string; pid?: number; rssMiB?: number }[];
+  totalRssMiB: number;
+}
+
+function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Memory charged to all pods on the node (cgroup v1 memory controller, as kubelet's cgroupfs driver lays it out). */
+function podsMemoryMiB(): number {
+  try {
+    const stat = readFileSync('/sys/fs/cgroup/memory/kubepods/memory.stat', 'utf8');
+    const rss = /^total_rss (\d+)$/m.exec(stat);
+    return rss ? Math.round(Number(rss[1]) / 1024 / 1024) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export async function status(): Promise<Status> {
+  const components = START_ORDER.map((name) => {
+    const pid = daemons.pid(name);
+    return { name, pid, rssMiB: pid ? rssMiB(pid) : undefined };
+  });
+  const shimRss = testbedShims().reduce((sum, pid) => sum + rssMiB(pid), 0);
+  components.push({ name: 'containerd-shims', pid: undefined, rssMiB: shimRss });
+  components.push({ name: 'pods (kubepods cgroup)', pid: undefined, rssMiB: podsMemoryMiB() });
+  let healthy = components.slice(0, START_ORDER.length).every((x) => x.pid);
+  if (healthy) healthy = await httpsStatus(`https://127.0.0.1:${c.apiserverPort}/readyz`).then((s) => s === 200, () => false);
+  return { up: healthy, kubeconfig: c.adminKubeconfig, components, totalRssMiB: components.reduce((s, x) => s + (x.rssMiB ?? 0), 0) };
+}
+
+export { c as config, kubectl, readFile };

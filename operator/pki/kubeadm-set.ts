@@ -1,0 +1,269 @@
+// kubeadm's certificate set for one tenant: what each certificate is for (pure), and issuing whatever
+// is missing from existing material (keys generated all at once, so a tenant costs ~one keygen batch).
+import { firstHostIp } from './ip.ts';
+import { DEFAULT_KEY_ALGORITHM, generatePrivateKey, publicKeyPem, type KeyAlgorithm, KEY_ALGORITHMS } from './keys.ts';
+import { assertDnsLabel, classifySans, isDnsName, parseServerUrl } from './names.ts';
+import {
+  createCaCertificate,
+  loadSigner,
+  signCertificate,
+  type CertAndKey,
+  type CertificateRequest,
+  type IssueOptions,
+} from './x509.ts';
+
+export const CA_IDS = ['ca', 'front-proxy-ca', 'etcd-ca'] as const;
+export type CaId = (typeof CA_IDS)[number];
+
+/** Certificates the control plane serves or presents. */
+export const LEAF_IDS = [
+  'apiserver',
+  'apiserver-kubelet-client',
+  'apiserver-etcd-client',
+  'front-proxy-client',
+  'etcd-server',
+  'etcd-peer',
+] as const;
+export type LeafId = (typeof LEAF_IDS)[number];
+
+/** Client certificates embedded in kubeconfigs. */
+export const KUBECONFIG_IDS = ['admin', 'super-admin', 'controller-manager', 'scheduler'] as const;
+export type KubeconfigId = (typeof KUBECONFIG_IDS)[number];
+
+/** Every CA-signed certificate of the set. */
+export type CertId = LeafId | KubeconfigId;
+export const CERT_IDS: readonly CertId[] = [...LEAF_IDS, ...KUBECONFIG_IDS];
+
+/** The group the admin kubeconfig carries; the tenant bootstrap binds it to cluster-admin. */
+export const TENANT_ADMIN_GROUP = 'kubeception:tenant-admins';
+/** kubeadm >= 1.29 puts apiserver-kubelet-client in this group (bound to cluster-admin by kubeadm). */
+export const KUBEADM_CLUSTER_ADMIN_GROUP = 'kubeadm:cluster-admins';
+export const MASTERS_GROUP = 'system:masters';
+
+export const CA_COMMON_NAMES: Record<CaId, string> = {
+  ca: 'kubernetes',
+  'front-proxy-ca': 'front-proxy-ca',
+  'etcd-ca': 'etcd-ca',
+};
+
+/** What the PKI of one tenant depends on. */
+export interface TenantPkiInput {
+  /** TenantControlPlane name (a DNS label) and namespace. */
+  name: string;
+  namespace: string;
+  /**
+   * The URL tenant users reach the API server at (status.endpoint, e.g. https://10.0.0.5:31443):
+   * the admin and super-admin kubeconfigs point there, and its host is put in the apiserver SANs.
+   */
+  endpoint: string;
+  /** spec.networkProfile; only these fields are read. serviceCIDR may be a dual-stack "v4,v6" list. */
+  networkProfile: {
+    serviceCIDR: string;
+    clusterDomain: string;
+    address?: string;
+    certSANs?: readonly string[];
+  };
+  /** Addresses of the host Service `<name>-apiserver` once known: ClusterIP(s), LoadBalancer ingress IPs or host names. */
+  serviceAddresses?: readonly string[];
+  /** DNS domain of the host cluster, for `<name>-apiserver.<ns>.svc.<domain>` (default cluster.local). */
+  hostClusterDomain?: string;
+  /** Key type for new keys (default RSA-2048). Existing CAs keep theirs. */
+  keyAlgorithm?: KeyAlgorithm;
+}
+
+export interface CertificateSpec {
+  id: CertId;
+  issuer: CaId;
+  request: CertificateRequest;
+}
+
+export interface KubeconfigSpec {
+  id: KubeconfigId;
+  clusterName: string;
+  userName: string;
+  server: string;
+}
+
+/** The in-pod address controller-manager and scheduler use (same pod as the apiserver). */
+export const LOCAL_API_SERVER = 'https://127.0.0.1:6443';
+
+function validateInput(input: TenantPkiInput): void {
+  assertDnsLabel(input.name, 'tenant name');
+  assertDnsLabel(input.namespace, 'namespace');
+  if (!isDnsName(input.networkProfile.clusterDomain)) {
+    throw new Error(`networkProfile.clusterDomain "${input.networkProfile.clusterDomain}" is not a DNS name`);
+  }
+  const hostDomain = input.hostClusterDomain ?? 'cluster.local';
+  if (!isDnsName(hostDomain)) throw new Error(`hostClusterDomain "${hostDomain}" is not a DNS name`);
+  if (input.keyAlgorithm !== undefined && !KEY_ALGORITHMS.includes(input.keyAlgorithm)) {
+    throw new Error(`keyAlgorithm "${String(input.keyAlgorithm)}" is not one of ${KEY_ALGORITHMS.join(', ')}`);
+  }
+}
+
+/** The apiserver serving certificate's SANs (design §3). */
+export function apiServerSans(input: TenantPkiInput): { dnsNames: string[]; ipAddresses: string[] } {
+  const { name, namespace, networkProfile } = input;
+  const hostDomain = input.hostClusterDomain ?? 'cluster.local';
+  const service = `${name}-apiserver`;
+  const serviceIps = networkProfile.serviceCIDR.split(',').map((cidr) => firstHostIp(cidr));
+  const endpointHost = parseServerUrl(input.endpoint, 'endpoint').host;
+  const extra = [
+    ...(networkProfile.address ? [networkProfile.address] : []),
+    endpointHost,
+    ...(input.serviceAddresses ?? []),
+    ...(networkProfile.certSANs ?? []),
+  ];
+  // Validate the user-given ones separately so the error names the field.
+  classifySans(networkProfile.certSANs ?? [], 'networkProfile.certSANs');
+  if (networkProfile.address) classifySans([networkProfile.address], 'networkProfile.address');
+  classifySans(input.serviceAddresses ?? [], 'serviceAddresses');
+  return classifySans(
+    [
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      `kubernetes.default.svc.${networkProfile.clusterDomain}`,
+      service,
+      `${service}.${namespace}`,
+      `${service}.${namespace}.svc`,
+      `${service}.${namespace}.svc.${hostDomain}`,
+      'localhost',
+      ...serviceIps,
+      '127.0.0.1',
+      ...extra,
+    ],
+    'apiserver SANs',
+  );
+}
+
+/** etcd server and peer SANs: the headless Service, its pods (wildcards) and loopback. */
+export function etcdSans(input: TenantPkiInput): { dnsNames: string[]; ipAddresses: string[] } {
+  const hostDomain = input.hostClusterDomain ?? 'cluster.local';
+  const service = `${input.name}-etcd`;
+  const ns = input.namespace;
+  return classifySans(
+    [
+      'localhost',
+      service,
+      `${service}.${ns}`,
+      `${service}.${ns}.svc`,
+      `${service}.${ns}.svc.${hostDomain}`,
+      `*.${service}.${ns}.svc.${hostDomain}`,
+      `*.${service}.${ns}.svc`,
+      `*.${service}`,
+      '127.0.0.1',
+      '::1',
+    ],
+    'etcd SANs',
+  );
+}
+
+function client(id: CertId, issuer: CaId, commonName: string, organizations: string[] = []): CertificateSpec {
+  return { id, issuer, request: { commonName, organizations, dnsNames: [], ipAddresses: [], extKeyUsages: ['clientAuth'] } };
+}
+
+/** What every CA-signed certificate of the tenant must say; pure, throws on bad input. */
+export function tenantCertificateSpecs(input: TenantPkiInput): Record<CertId, CertificateSpec> {
+  validateInput(input);
+  const etcd = etcdSans(input);
+  const etcdName = `${input.name}-etcd`;
+  const both = ['serverAuth', 'clientAuth'] as const;
+  return {
+    apiserver: {
+      id: 'apiserver',
+      issuer: 'ca',
+      request: { commonName: 'kube-apiserver', organizations: [], ...apiServerSans(input), extKeyUsages: ['serverAuth'] },
+    },
+    'apiserver-kubelet-client': client('apiserver-kubelet-client', 'ca', 'kube-apiserver-kubelet-client', [
+      KUBEADM_CLUSTER_ADMIN_GROUP,
+    ]),
+    'apiserver-etcd-client': client('apiserver-etcd-client', 'etcd-ca', 'kube-apiserver-etcd-client'),
+    'front-proxy-client': client('front-proxy-client', 'front-proxy-ca', 'front-proxy-client'),
+    'etcd-server': { id: 'etcd-server', issuer: 'etcd-ca', request: { commonName: etcdName, organizations: [], ...etcd, extKeyUsages: both } },
+    'etcd-peer': { id: 'etcd-peer', issuer: 'etcd-ca', request: { commonName: etcdName, organizations: [], ...etcd, extKeyUsages: both } },
+    admin: client('admin', 'ca', 'kubernetes-admin', [TENANT_ADMIN_GROUP]),
+    'super-admin': client('super-admin', 'ca', 'kubernetes-super-admin', [MASTERS_GROUP]),
+    'controller-manager': client('controller-manager', 'ca', 'system:kube-controller-manager'),
+    scheduler: client('scheduler', 'ca', 'system:kube-scheduler'),
+  };
+}
+
+/** Where each kubeconfig points and under which names. */
+export function tenantKubeconfigSpecs(input: TenantPkiInput): Record<KubeconfigId, KubeconfigSpec> {
+  const external = parseServerUrl(input.endpoint, 'endpoint').url;
+  const clusterName = input.name;
+  const spec = (id: KubeconfigId, userName: string, server: string): KubeconfigSpec => ({ id, clusterName, userName, server });
+  return {
+    admin: spec('admin', 'kubernetes-admin', external),
+    'super-admin': spec('super-admin', 'kubernetes-super-admin', external),
+    'controller-manager': spec('controller-manager', 'system:kube-controller-manager', LOCAL_API_SERVER),
+    scheduler: spec('scheduler', 'system:kube-scheduler', LOCAL_API_SERVER),
+  };
+}
+
+/** The complete PKI of a tenant, as PEM text. */
+export interface PkiMaterial {
+  cas: Record<CaId, CertAndKey>;
+  /** Service-account token signing key (sa.key) and its public half (sa.pub). */
+  serviceAccount: { keyPem: string; publicKeyPem: string };
+  certs: Record<CertId, CertAndKey>;
+}
+
+/** Whatever exists so far; entries present are taken as they are. */
+export interface PartialPkiMaterial {
+  cas?: Partial<Record<CaId, CertAndKey>>;
+  serviceAccountKeyPem?: string;
+  certs?: Partial<Record<CertId, CertAndKey>>;
+}
+
+export interface GenerateOptions extends Omit<IssueOptions, 'validityMs'> {
+  caValidityMs?: number;
+  leafValidityMs?: number;
+}
+
+/**
+ * Completes the tenant's PKI: keeps every entry of `existing` untouched and issues the missing ones
+ * (CAs self-signed, the rest signed by the CA named in their spec). All new keys are generated
+ * concurrently before anything is signed. Deciding what to throw away is planPki's job.
+ */
+export async function generateTenantPki(
+  input: TenantPkiInput,
+  existing: PartialPkiMaterial = {},
+  options: GenerateOptions = {},
+): Promise<PkiMaterial> {
+  const specs = tenantCertificateSpecs(input);
+  const algorithm = input.keyAlgorithm ?? DEFAULT_KEY_ALGORITHM;
+  const missingCas = CA_IDS.filter((id) => !existing.cas?.[id]);
+  const missingCerts = CERT_IDS.filter((id) => !existing.certs?.[id]);
+  const needsSa = existing.serviceAccountKeyPem === undefined;
+
+  const keyJobs = [...missingCas, ...missingCerts, ...(needsSa ? ['sa'] : [])];
+  const keys = await Promise.all(keyJobs.map(() => generatePrivateKey(algorithm)));
+  const keyFor = (id: string): string => keys[keyJobs.indexOf(id)] as string;
+
+  const issue = { now: options.now, backdateMs: options.backdateMs };
+  const newCas = await Promise.all(
+    missingCas.map(async (id) => {
+      const keyPem = keyFor(id);
+      const certPem = await createCaCertificate(CA_COMMON_NAMES[id], keyPem, { ...issue, validityMs: options.caValidityMs });
+      return [id, { certPem, keyPem }] as const;
+    }),
+  );
+  const cas = { ...existing.cas, ...Object.fromEntries(newCas) } as Record<CaId, CertAndKey>;
+  const signers = Object.fromEntries(CA_IDS.map((id) => [id, loadSigner(cas[id])])) as Record<CaId, ReturnType<typeof loadSigner>>;
+
+  const newCerts = await Promise.all(
+    missingCerts.map(async (id) => {
+      const spec = specs[id];
+      const keyPem = keyFor(id);
+      const certPem = await signCertificate(spec.request, keyPem, signers[spec.issuer], { ...issue, validityMs: options.leafValidityMs });
+      return [id, { certPem, keyPem }] as const;
+    }),
+  );
+  const saKeyPem = existing.serviceAccountKeyPem ?? keyFor('sa');
+  return {
+    cas,
+    serviceAccount: { keyPem: saKeyPem, publicKeyPem: publicKeyPem(saKeyPem) },
+    certs: { ...existing.certs, ...Object.fromEntries(newCerts) } as Record<CertId, CertAndKey>,
+  };
+}

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { renderApiServerService } from './api-service.ts';
+import { publicEndpoint } from './endpoint.ts';
+import { selectorLabels } from './metadata.ts';
+import { sampleTenant } from './testing.ts';
+import { checkTenant } from './validate.ts';
+
+test('NodePort: spec port to the https container port, with the requested node port', () => {
+  const tenant = checkTenant(sampleTenant((t) => {
+    t.spec.networkProfile.serviceType = 'NodePort';
+    t.spec.networkProfile.port = 443;
+    t.spec.networkProfile.nodePort = 31443;
+  }));
+  const svc = renderApiServerService(tenant);
+  assert.equal(svc.metadata!.name, 'demo-apiserver');
+  assert.equal(svc.spec!.type, 'NodePort');
+  assert.deepEqual(svc.spec!.ports, [{ name: 'https', protocol: 'TCP', port: 443, targetPort: 'https', nodePort: 31443 }]);
+  assert.deepEqual(svc.spec!.selector, selectorLabels('demo', 'control-plane'));
+});
+
+test('NodePort without a node port leaves the choice to the API; ClusterIP and LoadBalancer have none', () => {
+  const nodePort = renderApiServerService(checkTenant(sampleTenant((t) => (t.spec.networkProfile.serviceType = 'NodePort'))));
+  assert.equal('nodePort' in nodePort.spec!.ports![0]!, false);
+  for (const type of ['ClusterIP', 'LoadBalancer'] as const) {
+    const svc = renderApiServerService(checkTenant(sampleTenant((t) => (t.spec.networkProfile.serviceType = type))));
+    assert.equal(svc.spec!.type, type);
+    assert.equal('nodePort' in svc.spec!.ports![0]!, false);
+    assert.equal(svc.spec!.ports![0]!.port, 6443);
+  }
+});
+
+test('public endpoint: user address first, then what was observed; NodePort uses the node port', () => {
+  const nodePort = checkTenant(sampleTenant((t) => {
+    t.spec.networkProfile.serviceType = 'NodePort';
+    t.spec.networkProfile.address = '192.0.2.10';
+  }));
+  assert.equal(publicEndpoint(nodePort, { apiService: {} }), undefined, 'node port not yet assigned');
+  assert.deepEqual(publicEndpoint(nodePort, { apiService: { nodePort: 30123 } }), {
+    host: '192.0.2.10', port: 30123, url: 'https://192.0.2.10:30123', hostIsIP: true,
+  });
+  const lb = checkTenant(sampleTenant((t) => (t.spec.networkProfile.serviceType = 'LoadBalancer')));
+  assert.equal(publicEndpoint(lb, { apiService: { clusterIP: '10.0.0.7' } }), undefined, 'no LB address yet');
+  assert.equal(publicEndpoint(lb, { apiService: { loadBalancerAddress: 'api.example.com' } })?.url, 'https://api.example.com:6443');
+  const clusterIP = checkTenant(sampleTenant());
+  assert.equal(publicEndpoint(clusterIP, { apiService: { clusterIP: 'fd00::7' } })?.url, 'https://[fd00::7]:6443');
+});

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { sampleTenant } from './testing.ts';
+import { RenderInputError, checkTenant, parseKubernetesVersion } from './validate.ts';
+
+test('a defaulted sample passes and yields the parsed version', () => {
+  const tenant = checkTenant(sampleTenant());
+  assert.equal(tenant.name, 'demo');
+  assert.deepEqual([tenant.version.major, tenant.version.minor, tenant.version.patch], [1, 36, 5]);
+});
+
+test('bad input fails with a message naming the field', () => {
+  const cases: [string, (t: ReturnType<typeof sampleTenant>) => void, RegExp][] = [
+    ['no uid', (t) => delete t.metadata!.uid, /metadata\.uid/],
+    ['bad name', (t) => (t.metadata!.name = 'Demo_1'), /metadata\.name/],
+    ['long name', (t) => (t.metadata!.name = 'a'.repeat(50)), /too long/],
+    ['no namespace', (t) => delete t.metadata!.namespace, /metadata\.namespace/],
+    ['bad version', (t) => (t.spec.version = '1.36' as never), /spec\.version/],
+    ['2 etcd members', (t) => (t.spec.etcd.replicas = 2 as never), /spec\.etcd\.replicas/],
+    ['0 control planes', (t) => (t.spec.controlPlane.replicas = 0), /spec\.controlPlane\.replicas/],
+    ['nodePort on ClusterIP', (t) => (t.spec.networkProfile.nodePort = 31443), /nodePort.*only allowed with serviceType NodePort/],
+    ['nodePort out of range', (t) => { t.spec.networkProfile.serviceType = 'NodePort'; t.spec.networkProfile.nodePort = 80; }, /30000\.\.32767/],
+    ['bad service type', (t) => (t.spec.networkProfile.serviceType = 'ExternalName' as never), /serviceType/],
+    ['undefaulted resources', (t) => delete (t.spec.controlPlane as { resources?: unknown }).resources, /resources/],
+  ];
+  for (const [label, patch, message] of cases) {
+    assert.throws(() => checkTenant(sampleTenant(patch)), (err: unknown) => {
+      assert.ok(err instanceof RenderInputError, label);
+      assert.match(err.message, message, label);
+      return true;
+    });
+  }
+});
+
+test('versions with pre-release or build suffixes parse', () => {
+  assert.equal(parseKubernetesVersion('v1.36.0-rc.1').minor, 36);
+  assert.throws(() => parseKubernetesVersion('latest'), /not a Kubernetes version/);
+});
