@@ -57,6 +57,8 @@ test('query strings and path parameters are validated', async () => {
   assertProblem(await instance.inject({ method: 'GET', url: '/v1/clusters?sort=name', headers: auth }), 400, /query has unknown property "sort"/);
   assertProblem(await instance.inject({ method: 'GET', url: '/v1/clusters/NOT-AN-ID', headers: auth }), 400, /path\.id must match pattern/);
   assertProblem(await instance.inject({ method: 'GET', url: '/v1/clusters?cursor=abc', headers: auth }), 400, /cursor is not a cursor/);
+  // Routes without query parameters refuse them instead of ignoring them (DELETE ?force=true must not delete).
+  assertProblem(await instance.inject({ method: 'DELETE', url: '/v1/clusters/cabcdefghijk?force=true', headers: auth }), 400, /query has unknown property "force"/);
 });
 
 test('malformed JSON, wrong media type, empty and oversized bodies are client errors', async () => {

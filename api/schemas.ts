@@ -138,6 +138,9 @@ export const SHARED_SCHEMAS: JsonSchema[] = [
   },
 ];
 
+/** Routes without query parameters refuse any: a typo'd parameter must not be silently ignored. */
+export const noQuery = { type: 'object', additionalProperties: false, properties: {} } as const;
+
 export const clusterParams = {
   type: 'object',
   required: ['id'],

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { principalOf } from '../auth.ts';
 import { getOwned, type ClusterStore } from '../cluster-store.ts';
 import { clusterNotFound, problems } from '../problems.ts';
-import { clusterParams, joinTokenBody, joinTokenListResponse, joinTokenParams, mintedJoinTokenResponse, type ApiLimits } from '../schemas.ts';
+import { clusterParams, joinTokenBody, joinTokenListResponse, joinTokenParams, mintedJoinTokenResponse, noQuery, type ApiLimits } from '../schemas.ts';
 import type { TenantControlPlane } from '../tcp.ts';
 import type { JoinTokenSummary, TenantAccess } from '../tenant-access.ts';
 import { requireReady } from './kubeconfig.ts';
@@ -44,6 +44,7 @@ export async function joinTokenRoutes(app: FastifyInstance, options: JoinTokenRo
         tags: ['join tokens'],
         operationId: 'mintJoinToken',
         params: clusterParams,
+        querystring: noQuery,
         body: joinTokenBody(options.limits),
         response: { 201: mintedJoinTokenResponse },
       },
@@ -71,6 +72,7 @@ export async function joinTokenRoutes(app: FastifyInstance, options: JoinTokenRo
         tags: ['join tokens'],
         operationId: 'listJoinTokens',
         params: clusterParams,
+        querystring: noQuery,
         response: { 200: joinTokenListResponse },
       },
     },
@@ -89,6 +91,7 @@ export async function joinTokenRoutes(app: FastifyInstance, options: JoinTokenRo
         tags: ['join tokens'],
         operationId: 'revokeJoinToken',
         params: joinTokenParams,
+        querystring: noQuery,
         response: { 204: { type: 'null', description: 'Revoked.' } },
       },
     },

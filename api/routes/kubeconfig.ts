@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { grantableGroupProblem, principalOf } from '../auth.ts';
 import { getOwned, type ClusterStore } from '../cluster-store.ts';
 import { clusterNotFound, problems } from '../problems.ts';
-import { clusterParams, kubeconfigBody, kubeconfigResponse, type ApiLimits } from '../schemas.ts';
+import { clusterParams, kubeconfigBody, kubeconfigResponse, noQuery, type ApiLimits } from '../schemas.ts';
 import { toClusterView, type TenantControlPlane } from '../tcp.ts';
 import type { TenantAccess } from '../tenant-access.ts';
 
@@ -44,6 +44,7 @@ export async function kubeconfigRoutes(app: FastifyInstance, options: Kubeconfig
         tags: ['access'],
         operationId: 'issueKubeconfig',
         params: clusterParams,
+        querystring: noQuery,
         body: kubeconfigBody(options.limits),
         response: { 200: kubeconfigResponse },
       },

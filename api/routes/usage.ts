@@ -26,6 +26,8 @@ export function usageRange(query: RangeQuery, now: Date): { from: Date; to: Date
   const to = query.to === undefined ? now : new Date(Math.min(Date.parse(query.to), now.getTime()));
   const from = query.from === undefined ? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)) : new Date(query.from);
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) throw problems.badRequest('query.from and query.to must be RFC 3339 date-times');
+  // The default range is empty at the very start of a month; only a range the caller chose can be wrong.
+  if (query.from === undefined && from.getTime() >= to.getTime()) return { from: to, to };
   if (from.getTime() >= to.getTime()) {
     throw problems.badRequest(`query.from (${from.toISOString()}) must be before query.to (${to.toISOString()}; "to" is capped at now)`);
   }

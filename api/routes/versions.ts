@@ -1,7 +1,7 @@
 // GET /v1/versions: the Kubernetes versions a cluster may run (the CRD's own list).
 import type { FastifyInstance } from 'fastify';
 import { LATEST_VERSION, SUPPORTED_VERSIONS } from '../../crds/schema/versions.ts';
-import { versionsResponse } from '../schemas.ts';
+import { noQuery, versionsResponse } from '../schemas.ts';
 
 export async function versionRoutes(app: FastifyInstance): Promise<void> {
   const body = {
@@ -17,6 +17,7 @@ export async function versionRoutes(app: FastifyInstance): Promise<void> {
         description: 'Newest first; `default` is what a create without a version gets.',
         tags: ['versions'],
         operationId: 'listVersions',
+        querystring: noQuery,
         response: { 200: versionsResponse },
       },
     },

@@ -1,9 +1,11 @@
 // The images the test bed runs, all built here from local binaries (no registry is reachable): the pod
 // sandbox (pause), the e2e workload (hello), and the tenant control plane images under the upstream
 // names the operator's manifests reference.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { iptablesLayer } from './host-files.ts';
 import { dockerArchive, type ImageSpec, type LayerEntry } from './image-archive.ts';
 import { run } from './exec.ts';
 import { log } from './log.ts';
@@ -57,6 +59,17 @@ export function imageRecipes(c: TestbedConfig, programs: string): ImageRecipe[] 
     kubeImage('kube-controller-manager'),
     kubeImage('kube-scheduler'),
     {
+      // kube-proxy programs the node with iptables-restore: the image carries Debian's iptables.
+      ref: `registry.k8s.io/kube-proxy:${v.kubernetes}`,
+      sources: [join(k, 'kube-proxy'), '/usr/sbin/xtables-nft-multi'],
+      make: async () => ({
+        ref: `registry.k8s.io/kube-proxy:${v.kubernetes}`,
+        entries: [await binaryEntry('usr/local/bin/kube-proxy', join(k, 'kube-proxy')), ...(await iptablesLayer()), tmpDir, { path: 'run', type: 'dir', mode: 0o755 }],
+        entrypoint: ['/usr/local/bin/kube-proxy'],
+        env: ['PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      }),
+    },
+    {
       ref: etcdRef,
       sources: [join(c.bin.etcd, 'etcd'), join(c.bin.etcd, 'etcdctl')],
       make: async () => ({
@@ -80,7 +93,7 @@ export async function loadImages(c: TestbedConfig): Promise<void> {
   const programs = await buildTestPrograms(c);
   for (const recipe of imageRecipes(c, programs)) {
     const stamp = join(c.imagesDir, `${recipe.ref.replace(/[/:]/g, '_')}.sources`);
-    const fingerprint = JSON.stringify(recipe.sources.map((f) => [f, statSync(f).size, statSync(f).mtimeMs]));
+    const fingerprint = JSON.stringify(recipe.sources.map((f) => [f, createHash('sha256').update(readFileSync(f)).digest('hex')]));
     const current = existsSync(stamp) ? readFileSync(stamp, 'utf8') : '';
     if (present.has(recipe.ref) && current === fingerprint) continue;
     await importImage(c, await recipe.make());

@@ -8,7 +8,8 @@ import { GENERATED_FILES } from '../../crds/generate.ts';
 import type { TenantControlPlane } from '../../crds/generated/types.ts';
 import { invalidSamples, validSamples } from '../../crds/samples/load.ts';
 import { CRD_NAME } from '../../crds/schema/tenant-control-plane.ts';
-import { applyDefaults } from '../../crds/validate.ts';
+import { applyDefaults, validateCreate } from '../../crds/validate.ts';
+import fc from 'fast-check';
 import { eventually, testbed, testNamespace, type Testbed } from '../support/testbed.ts';
 
 const FIELD_MANAGER = 'kubeception-e2e-crd';
@@ -155,4 +156,59 @@ test('kubectl scale tcp goes through the scale subresource to spec.controlPlane.
   // The scale subresource is validated against the same schema: at most 5 control-plane pods.
   await assert.rejects(tb.kubectl(['scale', 'tcp', 'demo', '-n', namespace, '--replicas=9']), /less than or equal to 5/);
   assert.equal((await getTCP('demo')).spec.controlPlane.replicas, 3);
+});
+
+test('the TypeScript mirrors of the CEL rules agree with the API server on random network profiles and resources', async () => {
+  const ipv4 = fc.ipV4();
+  const ipv6 = fc.ipV6().filter((a) => a.length <= 39);
+  const prefixed = (ip: fc.Arbitrary<string>, max: number) => fc.tuple(ip, fc.integer({ min: 0, max })).map(([a, p]) => `${a}/${p}`);
+  // Mostly plausible values, some near the limits, a few malformed ones.
+  const cidrText = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom('10.96.0.0/12', '10.244.0.0/16', '10.96.0.0/16', '172.16.0.0/20', 'fd00:10:96::/108', 'fd00:10:244::/56') },
+    { weight: 3, arbitrary: prefixed(ipv4, 32) },
+    { weight: 2, arbitrary: prefixed(ipv6, 128) },
+    { weight: 1, arbitrary: fc.constantFrom('10.96.0.0/33', '10.96.0.0', '::ffff:10.0.0.0/104', 'fd00::/012') },
+  );
+  const ipText = fc.oneof(fc.constantFrom('10.96.0.10', '10.96.0.0', 'fd00:10:96::a', '10.0.0.10'), ipv4, ipv6);
+  const quantityText = fc.oneof(
+    fc.constantFrom('250m', '1', '0.5', '1Gi', '1G', '1024Mi', '1e3', '100m', '-1', '1.5Gi'),
+    fc.integer({ min: 0, max: 4096 }).map(String),
+  );
+  // Random values almost always break some rule: mix them with known-good ones so both verdicts occur.
+  const networkProfile = fc.oneof(
+    fc.constantFrom(
+      { serviceCIDR: '10.96.0.0/12', podCIDR: '10.244.0.0/16', dnsServiceIP: '10.96.0.10' },
+      { serviceCIDR: '172.16.0.0/20', podCIDR: '10.0.0.0/8', dnsServiceIP: '172.16.15.254' },
+      { serviceCIDR: 'fd00:10:96::/108', podCIDR: 'fd00:10:244::/56', dnsServiceIP: 'fd00:10:96::a' },
+    ),
+    fc.record({ serviceCIDR: cidrText, podCIDR: cidrText, dnsServiceIP: ipText }),
+  );
+  const resources = fc.oneof(
+    fc.constantFrom({ requests: { cpu: '250m' }, limits: { cpu: '1' } }, { requests: { cpu: '1Gi' }, limits: { cpu: '1G' } }),
+    fc.record({ requests: fc.record({ cpu: quantityText }), limits: fc.record({ cpu: quantityText }) }),
+  );
+  const spec = fc.record({
+    version: fc.constant('v1.36.5'),
+    networkProfile,
+    controlPlane: fc.record({ resources: fc.record({ apiServer: resources }) }),
+  });
+  const disagreements: string[] = [];
+  let refused = 0;
+  for (const candidate of fc.sample(spec, { numRuns: 40, seed: 20261125 })) {
+    const object = { apiVersion: 'kubeception.io/v1alpha1', kind: 'TenantControlPlane', metadata: { name: 'parity' }, spec: candidate };
+    const ours = validateCreate(candidate, { name: 'parity' });
+    let theirs = '';
+    try {
+      await tb.kubectl(['apply', '--server-side', '--dry-run=server', `--field-manager=${FIELD_MANAGER}`, '-n', namespace, '-f', '-'], stringify(object));
+    } catch (err) {
+      theirs = String((err as Error).message);
+    }
+    if (!ours.ok) refused++;
+    const missing = ours.ok ? [] : ours.errors.filter((e) => !theirs.includes(e.message)).map((e) => e.message);
+    if (ours.ok !== (theirs === '') || missing.length > 0) {
+      disagreements.push(`${JSON.stringify(candidate)}\n  ours: ${ours.ok ? 'accepted' : ours.errors.map((e) => e.message).join(' | ')}\n  API server: ${theirs || 'accepted'}`);
+    }
+  }
+  assert.deepEqual(disagreements, []);
+  assert.ok(refused > 5 && refused < 40, `the sample should mix good and bad specs (${refused} of 40 refused)`);
 });

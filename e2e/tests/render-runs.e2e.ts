@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi, type V1Secret } from '@kubernetes/client-node';
 import { parse } from 'yaml';
@@ -38,7 +38,33 @@ function anonymousGet(url: string, caPem: string): Promise<number> {
   });
 }
 
-test('a rendered tenant control plane starts and serves its API through the host Service', { timeout: 600_000 }, async (t) => {
+/**
+ * The test bed's hostPath provisioner means its folders to be world-writable (hostPath gets no fsGroup),
+ * but mkdir's mode passes through the umask and they come out 0755: etcd, non-root, cannot create its data
+ * dir. Until e2e/testbed/local-provisioner.ts chmods them, open the claims' folders here. A real host
+ * cluster's provisioner honours fsGroup, which the etcd pods set.
+ */
+async function openTestbedVolumes(kc: KubeConfig, namespace: string): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const volumes = await eventually('the etcd claims to be bound', async () => {
+    const claims = await core.listNamespacedPersistentVolumeClaim({ namespace });
+    const bound = claims.items.filter((c) => c.status?.phase === 'Bound');
+    return bound.length > 0 && bound.length === claims.items.length ? bound.map((c) => c.spec!.volumeName!) : undefined;
+  }, 60_000, 1000);
+  for (const volume of volumes) {
+    const pv = await core.readPersistentVolume({ name: volume });
+    const path = pv.spec?.hostPath?.path;
+    if (path?.startsWith(`${testbedConfig.volumesDir}/`)) await chmod(path, 0o777);
+  }
+}
+
+const shapes = [
+  { etcd: 1 as const, controlPlane: 1 },
+  // Three members find each other by DNS and talk peer TLS; two apiservers share the leases.
+  { etcd: 3 as const, controlPlane: 2 },
+];
+
+for (const shape of shapes) test(`a rendered tenant control plane (${shape.etcd} etcd, ${shape.controlPlane} apiservers) starts and serves its API through the host Service`, { timeout: 600_000 }, async (t) => {
   const tb = await testbed();
   const client = new KubeClient(tb.kubeConfig);
   const core = tb.kubeConfig.makeApiClient(CoreV1Api);
@@ -68,7 +94,12 @@ test('a rendered tenant control plane starts and serves its API through the host
         apiVersion: 'kubeception.io/v1alpha1',
         kind: 'TenantControlPlane',
         metadata: { name, namespace },
-        spec: { version: testbedConfig.versions.kubernetes, networkProfile: { serviceType: 'NodePort' } },
+        spec: {
+          version: testbedConfig.versions.kubernetes,
+          networkProfile: { serviceType: 'NodePort' },
+          etcd: { replicas: shape.etcd },
+          controlPlane: { replicas: shape.controlPlane },
+        },
       },
     }), 30_000);
 
@@ -110,6 +141,8 @@ test('a rendered tenant control plane starts and serves its API through the host
     await apply(client, JSON.parse(JSON.stringify(object)) as Applicable, { fieldManager: FIELD_MANAGER });
   }
 
+  await openTestbedVolumes(tb.kubeConfig, namespace);
+
   const podSummary = async () => {
     const pods = await core.listNamespacedPod({ namespace });
     return pods.items
@@ -121,11 +154,11 @@ test('a rendered tenant control plane starts and serves its API through the host
   try {
     await eventually('etcd ready', async () => {
       const sts = await apps.readNamespacedStatefulSet({ namespace, name: `${name}-etcd` });
-      return (sts.status?.readyReplicas ?? 0) >= 1 ? sts : undefined;
+      return (sts.status?.readyReplicas ?? 0) === shape.etcd ? sts : undefined;
     }, 180_000, 2000);
     await eventually('control plane available', async () => {
       const d = await apps.readNamespacedDeployment({ namespace, name: `${name}-control-plane` });
-      return (d.status?.availableReplicas ?? 0) >= 1 ? d : undefined;
+      return (d.status?.availableReplicas ?? 0) === shape.controlPlane ? d : undefined;
     }, 240_000, 2000);
   } catch (err) {
     assert.fail(`${String(err)}\npods: ${await podSummary()}`);

@@ -24,6 +24,9 @@ test('a key added while queued is stored once', async () => {
   assert.equal(await queue.get(), 'b');
   assert.equal(queue.length, 0);
   assert.equal(queue.processingCount, 2);
+  queue.done('a');
+  queue.done('b');
+  assert.equal(queue.processingCount, 0);
   await queue.shutDown();
 });
 
