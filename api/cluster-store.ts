@@ -1,6 +1,7 @@
 // The API's view of the host cluster's TenantControlPlane objects. Routes talk to this interface;
 // host/cluster-store.ts implements it over the Kubernetes API, MemoryClusterStore in memory for unit
 // tests and the in-process benchmark.
+import { randomUUID } from 'node:crypto';
 import { accountOf, type TenantControlPlane } from './tcp.ts';
 import { systemClock, type Clock } from './types.ts';
 
@@ -53,7 +54,20 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   return base;
 }
 
-/** In-memory tcps with the API server's bookkeeping (uid, resourceVersion, generation, timestamps). */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+/**
+ * In-memory tcps with the API server's bookkeeping (uid, resourceVersion, generation, timestamps).
+ * Stored objects are deep-frozen and handed out as they are: no copy per read (the benchmark lists
+ * 500 of them per request), and a caller that tried to modify one would throw instead of silently
+ * changing the "server" state.
+ */
 export class MemoryClusterStore implements ClusterStore {
   readonly #objects = new Map<string, TenantControlPlane>();
   readonly #clock: Clock;
@@ -71,21 +85,20 @@ export class MemoryClusterStore implements ClusterStore {
     const id = tcp.metadata.name;
     if (this.#objects.has(id)) throw new ClusterExistsError(id);
     const stored: TenantControlPlane = structuredClone(tcp);
-    stored.metadata.uid = crypto.randomUUID();
+    stored.metadata.uid = randomUUID();
     stored.metadata.resourceVersion = String(++this.#revision);
     stored.metadata.generation = 1;
     stored.metadata.creationTimestamp = this.#clock.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    this.#objects.set(id, stored);
-    return structuredClone(stored);
+    this.#objects.set(id, deepFreeze(stored));
+    return stored;
   }
 
   async get(id: string): Promise<TenantControlPlane | undefined> {
-    const tcp = this.#objects.get(id);
-    return tcp === undefined ? undefined : structuredClone(tcp);
+    return this.#objects.get(id);
   }
 
   async list(account?: string): Promise<TenantControlPlane[]> {
-    return [...this.#objects.values()].filter((tcp) => account === undefined || accountOf(tcp) === account).map((tcp) => structuredClone(tcp));
+    return [...this.#objects.values()].filter((tcp) => account === undefined || accountOf(tcp) === account);
   }
 
   async patch(id: string, patch: Record<string, unknown>): Promise<TenantControlPlane | undefined> {
@@ -94,10 +107,10 @@ export class MemoryClusterStore implements ClusterStore {
     const wanted = (patch.metadata as Record<string, unknown> | undefined)?.resourceVersion;
     if (wanted !== undefined && wanted !== current.metadata.resourceVersion) throw new ClusterConflictError(id);
     const next = mergePatch(current, patch) as TenantControlPlane;
-    next.metadata.resourceVersion = String(++this.#revision);
+    next.metadata = { ...next.metadata, resourceVersion: String(++this.#revision) };
     if (JSON.stringify(next.spec) !== JSON.stringify(current.spec)) next.metadata.generation = (current.metadata.generation ?? 1) + 1;
-    this.#objects.set(id, next);
-    return structuredClone(next);
+    this.#objects.set(id, deepFreeze(next));
+    return next;
   }
 
   async delete(id: string): Promise<{ found: boolean; gone: boolean }> {
@@ -111,7 +124,7 @@ export class MemoryClusterStore implements ClusterStore {
   setStatus(id: string, status: TenantControlPlane['status']): void {
     const tcp = this.#objects.get(id);
     if (tcp === undefined) throw new Error(`no cluster ${id}`);
-    tcp.status = structuredClone(status);
-    tcp.metadata.resourceVersion = String(++this.#revision);
+    const next: TenantControlPlane = { ...tcp, metadata: { ...tcp.metadata, resourceVersion: String(++this.#revision) }, status: structuredClone(status) };
+    this.#objects.set(id, deepFreeze(next));
   }
 }

@@ -143,6 +143,10 @@ export function sizeOf(tcp: TenantControlPlane): Size {
   return replicas >= 3 ? 'large' : replicas === 2 ? 'medium' : 'small';
 }
 
+export function displayNameOf(tcp: TenantControlPlane): string {
+  return tcp.metadata.annotations?.[ANNOTATION_DISPLAY_NAME] ?? tcp.metadata.name;
+}
+
 export interface ClusterView {
   id: string;
   name: string;
@@ -164,7 +168,7 @@ export interface ClusterView {
   links: { self: string; kubeconfig: string; joinTokens: string; usage: string };
 }
 
-function phaseOf(tcp: TenantControlPlane): Phase {
+export function phaseOf(tcp: TenantControlPlane): Phase {
   if (tcp.metadata.deletionTimestamp !== undefined) return 'Deleting';
   const phase = tcp.status?.phase;
   return (PHASES as readonly string[]).includes(phase ?? '') ? (phase as Phase) : 'Provisioning';
@@ -185,7 +189,7 @@ export function toClusterView(tcp: TenantControlPlane): ClusterView {
   const self = `/v1/clusters/${id}`;
   return {
     id,
-    name: tcp.metadata.annotations?.[ANNOTATION_DISPLAY_NAME] ?? id,
+    name: displayNameOf(tcp),
     size: sizeOf(tcp),
     version: tcp.spec.version,
     createdAt: tcp.metadata.creationTimestamp ?? new Date(0).toISOString(),

@@ -21,8 +21,11 @@ import {
 import {
   ANNOTATION_DISPLAY_NAME,
   buildTenantControlPlane,
+  displayNameOf,
   LABEL_IDEMPOTENCY,
   newClusterId,
+  phaseOf,
+  sizeOf,
   toClusterView,
   updatePatch,
   type ClusterView,
@@ -79,7 +82,8 @@ export function decodeCursor(cursor: string): [string, string] {
   throw problems.badRequest('query.cursor is not a cursor this API returned; start again without it');
 }
 
-const byCreation = (a: ClusterView, b: ClusterView) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id);
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const byCreation = (a: { createdAt: string; id: string }, b: { createdAt: string; id: string }) => compare(a.createdAt, b.createdAt) || compare(a.id, b.id);
 
 function logMeteringFailure(request: FastifyRequest) {
   return (error: unknown) => request.log.warn({ err: error }, 'usage ledger write failed; the metering loop will catch up');
@@ -178,20 +182,21 @@ export async function clusterRoutes(app: FastifyInstance, options: ClusterRouteO
     async (request: FastifyRequest<{ Querystring: ListQuery }>) => {
       const { limit, cursor, size, version, phase, name } = request.query;
       const after = cursor === undefined ? undefined : decodeCursor(cursor);
-      const views = (await clusters.list(principalOf(request).account))
-        .map(toClusterView)
+      // Filter and sort on cheap keys; build views only for the page (lists are polled, and long).
+      const matching = (await clusters.list(principalOf(request).account))
+        .map((tcp) => ({ tcp, createdAt: tcp.metadata.creationTimestamp ?? '', id: tcp.metadata.name }))
         .filter(
-          (view) =>
-            (size === undefined || view.size === size) &&
-            (version === undefined || view.version === version) &&
-            (phase === undefined || view.status.phase === phase) &&
-            (name === undefined || view.name === name) &&
-            (after === undefined || view.createdAt > after[0] || (view.createdAt === after[0] && view.id > after[1])),
+          ({ tcp, createdAt, id }) =>
+            (after === undefined || createdAt > after[0] || (createdAt === after[0] && id > after[1])) &&
+            (size === undefined || sizeOf(tcp) === size) &&
+            (version === undefined || tcp.spec.version === version) &&
+            (phase === undefined || phaseOf(tcp) === phase) &&
+            (name === undefined || displayNameOf(tcp) === name),
         )
         .sort(byCreation);
-      const items = views.slice(0, limit);
+      const items = matching.slice(0, limit).map(({ tcp }) => toClusterView(tcp));
       const last = items[items.length - 1];
-      return { items, nextCursor: views.length > limit && last !== undefined ? encodeCursor(last) : null };
+      return { items, nextCursor: matching.length > limit && last !== undefined ? encodeCursor(last) : null };
     },
   );
 

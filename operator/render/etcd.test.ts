@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   etcdHealthPaths,
+  etcdServers,
   etcdQuotaBytes,
   renderEtcdNetworkPolicy,
   renderEtcdService,
@@ -9,7 +10,7 @@ import {
 } from './etcd.ts';
 import { argsToFlags } from './flags.ts';
 import { CONFIG_CHECKSUM_ANNOTATION, selectorLabels } from './metadata.ts';
-import { etcdCertificateDNSNames } from './names.ts';
+import { etcdSans } from '../pki/index.ts';
 import { resolveOptions, type RenderOptions } from './options.ts';
 import type { TenantControlPlane } from './spec.ts';
 import { sampleChecksums, sampleTenant } from './testing.ts';
@@ -147,10 +148,21 @@ test('NetworkPolicy: only this tenant\'s control plane reaches 2379, only member
   assert.ok(np.spec!.ingress!.every((rule) => rule.from!.every((peer) => peer.namespaceSelector === undefined && peer.ipBlock === undefined)));
 });
 
-test('etcd certificate DNS names cover every member URL the renderer emits', () => {
+test('operator/pki\'s etcd certificate names cover every member URL the renderer emits', () => {
   const tcp = sampleTenant((t) => (t.spec.etcd.replicas = 3));
-  const names = new Set(etcdCertificateDNSNames('demo', 'tenant-demo', 'cluster.local'));
-  for (const url of etcdFlags(tcp).get('initial-cluster')!.split(',').map((e) => e.split('=')[1]!)) {
-    assert.ok(names.has(new URL(url).hostname), url);
-  }
+  const { dnsNames } = etcdSans({
+    name: 'demo',
+    namespace: 'tenant-demo',
+    endpoint: 'https://192.0.2.1:6443',
+    networkProfile: tcp.spec.networkProfile,
+  });
+  // X.509 host name matching: exact, or a leading `*.` standing for exactly one label.
+  const covered = (host: string) =>
+    dnsNames.some((san) => san === host || (san.startsWith('*.') && host.slice(host.indexOf('.') + 1) === san.slice(2)));
+  const urls = [
+    ...etcdFlags(tcp).get('initial-cluster')!.split(',').map((e) => e.split('=')[1]!),
+    ...etcdServers(checkTenant(tcp), resolveOptions({ secretChecksums: {} }, tcp.spec.version)).split(','),
+  ];
+  assert.equal(urls.length, 6);
+  for (const url of urls) assert.ok(covered(new URL(url).hostname), url);
 });

@@ -72,7 +72,7 @@ export {
   selectorLabels,
   selectorString,
 } from './metadata.ts';
-export { SECRET_KEYS, etcdCertificateDNSNames, etcdMemberHost, objectNames, secretNames } from './names.ts';
+export { SECRET_KEYS, etcdMemberHost, objectNames, secretNames } from './names.ts';
 export { DEFAULT_IMAGE_REGISTRY, resolveOptions, type RenderOptions } from './options.ts';
 export type { TenantControlPlane, TenantControlPlaneSpec } from './spec.ts';
 export { RenderInputError, checkTenant, type Tenant } from './validate.ts';

@@ -78,18 +78,3 @@ export function etcdMemberHost(tenant: string, namespace: string, index: number,
   const service = objectNames(tenant).etcd;
   return `${service}-${index}.${service}.${namespace}.svc.${hostClusterDomain}`;
 }
-
-/**
- * DNS names an etcd server/peer certificate must carry so that every member, and the apiserver, can verify
- * it by host name. Members 0..2 are always listed, so moving from 1 to 3 replicas does not re-issue.
- */
-export function etcdCertificateDNSNames(tenant: string, namespace: string, hostClusterDomain: string): string[] {
-  const service = objectNames(tenant).etcd;
-  return [
-    ...[0, 1, 2].map((i) => etcdMemberHost(tenant, namespace, i, hostClusterDomain)),
-    `*.${service}.${namespace}.svc.${hostClusterDomain}`,
-    `${service}.${namespace}.svc.${hostClusterDomain}`,
-    `${service}.${namespace}.svc`,
-    'localhost',
-  ];
-}

@@ -13,7 +13,8 @@ test('bad input fails with a message naming the field', () => {
   const cases: [string, (t: ReturnType<typeof sampleTenant>) => void, RegExp][] = [
     ['no uid', (t) => delete t.metadata!.uid, /metadata\.uid/],
     ['bad name', (t) => (t.metadata!.name = 'Demo_1'), /metadata\.name/],
-    ['long name', (t) => (t.metadata!.name = 'a'.repeat(50)), /too long/],
+    ['long name', (t) => (t.metadata!.name = 'a'.repeat(41)), /too long/],
+    ['name starting with a digit (Service names are DNS-1035)', (t) => (t.metadata!.name = '1demo'), /start with a letter/],
     ['no namespace', (t) => delete t.metadata!.namespace, /metadata\.namespace/],
     ['bad version', (t) => (t.spec.version = '1.36' as never), /spec\.version/],
     ['2 etcd members', (t) => (t.spec.etcd.replicas = 2 as never), /spec\.etcd\.replicas/],

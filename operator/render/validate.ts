@@ -1,5 +1,6 @@
 // Checks the few facts rendering relies on, so a bad object fails here with a clear message and not later
 // as an API error about some generated field. The CRD schema is the real gate; this is the renderer's own.
+import { MAX_TENANT_NAME_LENGTH, TENANT_NAME_PATTERN } from '../../crds/schema/rules.ts';
 import type { TenantControlPlane, TenantControlPlaneSpec } from './spec.ts';
 
 export interface KubernetesVersion {
@@ -30,6 +31,8 @@ export function parseKubernetesVersion(tag: string): KubernetesVersion {
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+// The CRD's rule: `<name>-apiserver` must be a DNS-1035 label (Services), `<name>-etcd-<hash>` fit 63.
+const TENANT_NAME = new RegExp(TENANT_NAME_PATTERN);
 
 function fail(path: string, message: string): never {
   throw new RenderInputError(`TenantControlPlane ${path}: ${message}`);
@@ -44,9 +47,10 @@ export function checkTenant(tcp: TenantControlPlane): Tenant {
   const meta = tcp.metadata;
   if (meta === null || typeof meta !== 'object') fail('metadata', 'missing');
   const { name, namespace, uid } = meta;
-  if (typeof name !== 'string' || !DNS_LABEL.test(name)) fail('metadata.name', `${JSON.stringify(name)} is not a DNS label`);
-  // `<name>-control-plane` and the etcd pod names `<name>-etcd-<i>` must stay valid DNS labels (63).
-  if (name.length > 63 - '-control-plane'.length) fail('metadata.name', `"${name}" is too long (max ${63 - '-control-plane'.length})`);
+  if (typeof name !== 'string' || !TENANT_NAME.test(name)) {
+    fail('metadata.name', `${JSON.stringify(name)} must start with a letter and hold only lowercase letters, digits and '-'`);
+  }
+  if (name.length > MAX_TENANT_NAME_LENGTH) fail('metadata.name', `"${name}" is too long (max ${MAX_TENANT_NAME_LENGTH})`);
   if (typeof namespace !== 'string' || !DNS_LABEL.test(namespace)) fail('metadata.namespace', `${JSON.stringify(namespace)} is not a namespace name`);
   if (typeof uid !== 'string' || uid === '') fail('metadata.uid', 'missing: owner references need the uid of a stored object');
 

@@ -138,6 +138,8 @@ test('addAfter delivers after the delay, and the earliest pending time wins', as
   assert.deepEqual(new Set([first, second]), new Set(['late-then-early', 'early-then-late']));
   assert.ok(waited >= 29 && waited < 2000, `delivered after ${waited} ms`);
   assert.equal(queue.delayedCount, 0, 'the later duplicates were not kept');
+  queue.done(first!);
+  queue.done(second!);
   queue.addAfter('now', 0);
   assert.equal(queue.length, 1, 'a zero delay adds immediately');
   assert.throws(() => queue.addAfter('x', Number.NaN), /finite/);

@@ -38,6 +38,7 @@ export class FakeApiServer {
   readonly #objects = new Map<string, Obj>(); // key: collection|namespace|name
   readonly #watchers = new Set<Watcher>();
   readonly #sockets = new Set<Socket>();
+  readonly #discovery = new Map<string, Array<{ name: string; kind: string; namespaced: boolean }>>();
   #failures: Array<{ status: number; match?: (r: RecordedRequest) => boolean }> = [];
 
   private constructor() {
@@ -71,6 +72,13 @@ export class FakeApiServer {
     return kc;
   }
 
+  /** Serves `kind` in discovery (GET /api/v1 or /apis/group/version), as the client needs to build paths. */
+  addResource(apiVersion: string, kind: string, plural: string, namespaced = true): void {
+    const list = this.#discovery.get(apiVersion) ?? [];
+    list.push({ name: plural, kind, namespaced });
+    this.#discovery.set(apiVersion, list);
+  }
+
   /** The next matching requests (default: any) are answered with `status` instead of being served. */
   failNext(count: number, status: number, match?: (r: RecordedRequest) => boolean): void {
     for (let i = 0; i < count; i++) this.#failures.push({ status, match });
@@ -79,6 +87,12 @@ export class FakeApiServer {
   /** Destroys every open watch connection mid-stream (the client sees a network error). */
   dropWatches(): void {
     for (const w of this.#watchers) w.res.socket?.destroy();
+    this.#watchers.clear();
+  }
+
+  /** Ends every open watch response normally (as the server does when a watch times out). */
+  dropWatchesCleanly(): void {
+    for (const w of this.#watchers) w.res.end();
     this.#watchers.clear();
   }
 
@@ -172,6 +186,13 @@ export class FakeApiServer {
   }
 
   #serve(r: RecordedRequest, res: ServerResponse): void {
+    const discovery = /^\/(?:api\/(v1)|apis\/([^/]+\/[^/]+))$/.exec(r.path);
+    if (discovery !== null && r.method === 'GET') {
+      const groupVersion = discovery[1] ?? discovery[2]!;
+      const resources = this.#discovery.get(groupVersion);
+      if (resources === undefined) return this.#status(res, 404, 'NotFound', `no ${groupVersion}`);
+      return this.#json(res, 200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources });
+    }
     const m = PATH.exec(r.path);
     if (m === null) return this.#status(res, 404, 'NotFound', `no route ${r.path}`);
     const [, namespace, plural, name, sub] = m;

@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { Informer, objectKey, splitKey, type InformerEvent } from './informer.ts';
+import { KubeClient } from './kube-client.ts';
+import { FakeApiServer } from './testing/fake-api-server.ts';
+
+const COLLECTION = '/api/v1/configmaps';
+let fake: FakeApiServer;
+let client: KubeClient;
+before(async () => {
+  fake = await FakeApiServer.start();
+  client = new KubeClient(fake.kubeConfig());
+});
+after(async () => {
+  await client.close();
+  await fake.close();
+});
+
+function configMap(namespace: string, name: string, data: Record<string, string> = {}) {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data };
+}
+
+async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+function recordEvents(informer: Informer<V1ConfigMap>) {
+  const events: Array<{ event: InformerEvent; key: string; value?: string }> = [];
+  informer.on((event, obj) => events.push({ event, key: objectKey(obj), value: obj.data?.['v'] }));
+  return events;
+}
+
+test('object keys', () => {
+  assert.equal(objectKey({ metadata: { name: 'a', namespace: 'n' } }), 'n/a');
+  assert.equal(objectKey({ metadata: { name: 'node-1' } }), 'node-1');
+  assert.deepEqual(splitKey('n/a'), { namespace: 'n', name: 'a' });
+  assert.deepEqual(splitKey('node-1'), { name: 'node-1' });
+  assert.throws(() => splitKey('a/b/c'), /invalid object key/);
+  assert.throws(() => splitKey('/b'), /invalid object key/);
+  assert.throws(() => objectKey({ kind: 'ConfigMap', metadata: {} }), /no metadata.name/);
+});
+
+test('syncs, serves a lister, and follows add/update/delete from the watch', async () => {
+  fake.put(COLLECTION, configMap('a', 'one', { v: '1' }));
+  fake.put(COLLECTION, configMap('b', 'two', { v: '2' }));
+  const informer = new Informer<V1ConfigMap>({ client, path: '/api/v1/namespaces/a/configmaps', resyncPeriodMs: 0 });
+  const events = recordEvents(informer);
+  informer.start();
+  await informer.hasSynced;
+  assert.equal(informer.synced, true);
+  assert.deepEqual(informer.keys(), ['a/one'], 'namespaced path: only namespace a');
+  const cached = informer.get('a', 'one')!;
+  assert.equal(cached.kind, 'ConfigMap', 'list items get their kind filled in');
+  assert.equal(cached.apiVersion, 'v1');
+  assert.deepEqual(events, [{ event: 'add', key: 'a/one', value: '1' }]);
+
+  await eventually(() => fake.openWatches(COLLECTION) === 1, 'watch open');
+  fake.put(COLLECTION, configMap('a', 'three', { v: '3' }));
+  fake.put(COLLECTION, configMap('a', 'one', { v: '1b' }));
+  fake.put(COLLECTION, configMap('b', 'other-namespace'));
+  fake.remove(COLLECTION, 'a', 'three');
+  await eventually(() => events.length === 4, 'four events');
+  assert.deepEqual(events.slice(1), [
+    { event: 'add', key: 'a/three', value: '3' },
+    { event: 'update', key: 'a/one', value: '1b' },
+    { event: 'delete', key: 'a/three', value: '3' },
+  ]);
+  assert.equal(informer.getByKey('a/one')!.data!['v'], '1b');
+  assert.equal(informer.get('a', 'three'), undefined);
+  assert.deepEqual(informer.list('a').map((o) => o.metadata!.name), ['one']);
+  await informer.stop();
+  assert.equal(fake.openWatches(), 0);
+});
+
+test('restarts after the watch connection breaks and catches up on what it missed, deletes included', async () => {
+  fake.put(COLLECTION, configMap('r', 'keep', { v: '1' }));
+  fake.put(COLLECTION, configMap('r', 'doomed', { v: '1' }));
+  const informer = new Informer<V1ConfigMap>({
+    client,
+    path: '/api/v1/namespaces/r/configmaps',
+    resyncPeriodMs: 0,
+    restartBaseMs: 20,
+  });
+  const events = recordEvents(informer);
+  informer.start();
+  await informer.hasSynced;
+  await eventually(() => fake.openWatches(COLLECTION) === 1, 'watch open');
+
+  // Changes nobody is told about, then the connection dies mid-stream (client-node's ListWatch
+  // would stop for good here).
+  fake.remove(COLLECTION, 'r', 'doomed', false);
+  fake.put(COLLECTION, configMap('r', 'keep', { v: '2' }), false);
+  fake.put(COLLECTION, configMap('r', 'new', { v: '1' }), false);
+  // The first relist after the restart fails too: the supervisor retries with backoff.
+  fake.failNext(1, 500, (r) => r.method === 'GET' && r.query.get('watch') === null && r.path.includes('/namespaces/r/'));
+  fake.dropWatches();
+
+  await eventually(() => informer.restarts >= 2 && fake.openWatches(COLLECTION) === 1, 'restart and new watch');
+  assert.deepEqual(
+    events.slice(2).sort((x, y) => x.key.localeCompare(y.key)),
+    [
+      { event: 'delete', key: 'r/doomed', value: '1' },
+      { event: 'update', key: 'r/keep', value: '2' },
+      { event: 'add', key: 'r/new', value: '1' },
+    ],
+  );
+  assert.deepEqual(informer.keys().sort(), ['r/keep', 'r/new']);
+
+  // And the new watch works.
+  fake.put(COLLECTION, configMap('r', 'after', { v: '1' }));
+  await eventually(() => informer.get('r', 'after') !== undefined, 'event on the new watch');
+  await informer.stop();
+});
+
+test('a watch that ends with 410 Gone relists and reports deletes it missed', async () => {
+  fake.put(COLLECTION, configMap('g', 'stays'));
+  fake.put(COLLECTION, configMap('g', 'goes'));
+  const informer = new Informer<V1ConfigMap>({ client, path: '/api/v1/namespaces/g/configmaps', resyncPeriodMs: 0 });
+  const events = recordEvents(informer);
+  informer.start();
+  await informer.hasSynced;
+  await eventually(() => fake.openWatches(COLLECTION) === 1, 'watch open');
+  fake.remove(COLLECTION, 'g', 'goes', false);
+  fake.expireHistory();
+  // A clean end of the watch: ListWatch reconnects from its resourceVersion, gets 410, relists.
+  const lists = informer.lists;
+  fake.dropWatchesCleanly();
+  await eventually(() => informer.lists > lists, 'relist after 410');
+  assert.deepEqual(events.at(-1), { event: 'delete', key: 'g/goes', value: undefined });
+  assert.deepEqual(informer.keys(), ['g/stays']);
+  await informer.stop();
+});
+
+test('periodic resync relists and delivers every cached object as resync', async () => {
+  fake.put(COLLECTION, configMap('s', 'x'));
+  fake.put(COLLECTION, configMap('s', 'y'));
+  const informer = new Informer<V1ConfigMap>({ client, path: '/api/v1/namespaces/s/configmaps', resyncPeriodMs: 60 });
+  const events = recordEvents(informer);
+  informer.start();
+  await informer.hasSynced;
+  await eventually(() => events.filter((e) => e.event === 'resync').length >= 4, 'two resyncs');
+  const resynced = events.filter((e) => e.event === 'resync').map((e) => e.key);
+  assert.deepEqual(resynced.slice(0, 2).sort(), ['s/x', 's/y']);
+  assert.ok(informer.lists >= 3);
+  assert.equal(informer.restarts, 0, 'a resync is not a failure');
+  await informer.stop();
+  await sleep(30);
+  assert.equal(fake.openWatches(), 0, 'no watch left behind by the relists');
+});
+
+test('stop before the first sync rejects hasSynced and stops retrying', async () => {
+  const informer = new Informer<V1ConfigMap>({ client, path: '/api/v1/namespaces/never/configmaps', restartBaseMs: 10 });
+  fake.failNext(1000, 503, (r) => r.path === '/api/v1/namespaces/never/configmaps');
+  informer.start();
+  await eventually(() => informer.restarts >= 2, 'a few failed attempts');
+  await informer.stop();
+  await assert.rejects(informer.hasSynced, /stopped before its first sync/);
+  const attempts = fake.requests.filter((r) => r.path === '/api/v1/namespaces/never/configmaps').length;
+  await sleep(100);
+  assert.equal(fake.requests.filter((r) => r.path === '/api/v1/namespaces/never/configmaps').length, attempts);
+});
