@@ -29,6 +29,8 @@ export interface ApiBenchOptions {
   transport?: 'http' | 'inject';
   /** Benchmark against this host cluster instead of in-memory stores. */
   kubeConfig?: KubeConfig;
+  /** With kubeConfig: serve reads from the watch-fed cache (default) or from the host API server every time. */
+  cache?: boolean;
   log?: (line: string) => void;
 }
 
@@ -43,7 +45,7 @@ export interface LatencyStats {
 
 export interface ApiBenchResult {
   clusters: number;
-  store: 'memory' | 'host';
+  store: 'memory' | 'host' | 'host-cached';
   transport: 'http' | 'inject';
   concurrency: number;
   durationMs: number;
@@ -127,8 +129,9 @@ export async function runApiBenchmark(options: ApiBenchOptions = {}): Promise<Ap
     store = world.clusters;
   } else {
     const namespace = `kubeception-bench-${randomBytes(3).toString('hex')}`;
-    const deps = hostDependencies({ kubeConfig: options.kubeConfig, namespace, layout: { kind: 'shared', namespace } });
+    const deps = hostDependencies({ kubeConfig: options.kubeConfig, namespace, layout: { kind: 'shared', namespace }, cache: options.cache ?? true });
     await deps.client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } } });
+    await deps.start();
     const auth = new MemoryAuthStore();
     auth.add(key, { account: ACCOUNT, scopes: ['read'], groups: [] });
     app = await buildApp({ ...deps, auth, ...limits });
@@ -161,7 +164,7 @@ export async function runApiBenchmark(options: ApiBenchOptions = {}): Promise<Ap
     log(`list: ${list.rps} req/s, p99 ${list.p99Ms} ms`);
     const get = await measure((i) => send(`/v1/clusters/${ids[i % ids.length]}`), concurrency, durationMs);
     log(`get: ${get.rps} req/s, p99 ${get.p99Ms} ms`);
-    return { clusters: count, store: options.kubeConfig === undefined ? 'memory' : 'host', transport, concurrency, durationMs, list, get };
+    return { clusters: count, store: options.kubeConfig === undefined ? 'memory' : options.cache === false ? 'host' : 'host-cached', transport, concurrency, durationMs, list, get };
   } finally {
     await app.close();
     await cleanup();
@@ -176,6 +179,7 @@ if (import.meta.main) {
       concurrency: { type: 'string', default: '16' },
       transport: { type: 'string', default: 'http' },
       kubeconfig: { type: 'string' },
+      'no-cache': { type: 'boolean' },
     },
   });
   if (values.transport !== 'http' && values.transport !== 'inject') throw new Error('--transport must be http or inject');
@@ -184,7 +188,7 @@ if (import.meta.main) {
     durationMs: Number(values.seconds) * 1000,
     concurrency: Number(values.concurrency),
     transport: values.transport,
-    ...(values.kubeconfig === undefined ? {} : { kubeConfig: loadHostKubeConfig(values.kubeconfig) }),
+    ...(values.kubeconfig === undefined ? {} : { kubeConfig: loadHostKubeConfig(values.kubeconfig), cache: !values['no-cache'] }),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

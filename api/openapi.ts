@@ -89,6 +89,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   409: 'The cluster is not in a state that allows this (not ready yet, being deleted).',
   422: 'Well-formed but not allowed (Idempotency-Key reused with another body, version lowered or skipped).',
   429: 'Rate limit of the account exceeded; see Retry-After.',
+  502: "The tenant cluster's API server did not answer; retry later.",
   503: 'The host cluster cannot be reached; retry later.',
 };
 

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     layout: config.layout,
     logger,
   });
+  await deps.start();
   const app = await buildApp({ ...deps, rateLimit: config.rateLimit, trustProxy: config.trustProxy });
   const periodic = new PeriodicTasks({
     intervalMs: config.meteringIntervalSeconds * 1000,

@@ -43,6 +43,7 @@ export async function kubeconfigRoutes(app: FastifyInstance, options: Kubeconfig
           'A kubeconfig with a new client certificate for `username` in `groups`, valid for ttlSeconds. Groups must be grantable by the API key; system:* groups never are. Not cached, not stored.',
         tags: ['access'],
         operationId: 'issueKubeconfig',
+        'x-problems': [409, 422],
         params: clusterParams,
         querystring: noQuery,
         body: kubeconfigBody(options.limits),

@@ -2,7 +2,7 @@
 // disk driver, local-path-provisioner, ...). It binds every Pending claim of its StorageClass to a new
 // folder under its volumes folder and deletes the folder when the claim is gone.
 //   node e2e/testbed/local-provisioner.ts <kubeconfig> <volumes dir> <storage class>
-import { mkdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, type V1PersistentVolume, type V1PersistentVolumeClaim } from '@kubernetes/client-node';
@@ -34,7 +34,8 @@ async function provisionOnce(api: CoreV1Api, dir: string, storageClass: string):
     if (!wanted || claim.status?.phase !== 'Pending' || claim.spec?.volumeName) continue;
     const pv = volumeFor(claim, dir, storageClass);
     // world-writable: control-plane pods run as non-root users and hostPath gets no fsGroup
-    await mkdir(join(dir, pv.metadata!.name!), { recursive: true, mode: 0o777 });
+    await mkdir(join(dir, pv.metadata!.name!), { recursive: true });
+    await chmod(join(dir, pv.metadata!.name!), 0o777); // mkdir's mode is cut by the umask
     try {
       await api.createPersistentVolume({ body: pv });
       log.info({ claim: `${claim.metadata!.namespace}/${claim.metadata!.name}`, volume: pv.metadata!.name }, 'provisioned');

@@ -11,6 +11,7 @@ let fake: FakeApiServer;
 let client: KubeClient;
 before(async () => {
   fake = await FakeApiServer.start();
+  fake.addResource('v1', 'ConfigMap', 'configmaps');
   client = new KubeClient(fake.kubeConfig());
 });
 after(async () => {
@@ -60,7 +61,7 @@ test('syncs, serves a lister, and follows add/update/delete from the watch', asy
   assert.equal(cached.apiVersion, 'v1');
   assert.deepEqual(events, [{ event: 'add', key: 'a/one', value: '1' }]);
 
-  await eventually(() => fake.openWatches(COLLECTION) === 1, 'watch open');
+  await eventually(() => fake.openWatches('/api/v1/namespaces/a/') === 1, 'watch open');
   fake.put(COLLECTION, configMap('a', 'three', { v: '3' }));
   fake.put(COLLECTION, configMap('a', 'one', { v: '1b' }));
   fake.put(COLLECTION, configMap('b', 'other-namespace'));
@@ -75,7 +76,7 @@ test('syncs, serves a lister, and follows add/update/delete from the watch', asy
   assert.equal(informer.get('a', 'three'), undefined);
   assert.deepEqual(informer.list('a').map((o) => o.metadata!.name), ['one']);
   await informer.stop();
-  assert.equal(fake.openWatches(), 0);
+  await eventually(() => fake.openWatches('/api/v1/namespaces/a/') === 0, 'watch closed after stop');
 });
 
 test('restarts after the watch connection breaks and catches up on what it missed, deletes included', async () => {
@@ -90,7 +91,7 @@ test('restarts after the watch connection breaks and catches up on what it misse
   const events = recordEvents(informer);
   informer.start();
   await informer.hasSynced;
-  await eventually(() => fake.openWatches(COLLECTION) === 1, 'watch open');
+  await eventually(() => fake.openWatches('/api/v1/namespaces/r/') === 1, 'watch open');
 
   // Changes nobody is told about, then the connection dies mid-stream (client-node's ListWatch
   // would stop for good here).
@@ -101,7 +102,7 @@ test('restarts after the watch connection breaks and catches up on what it misse
   fake.failNext(1, 500, (r) => r.method === 'GET' && r.query.get('watch') === null && r.path.includes('/namespaces/r/'));
   fake.dropWatches();
 
-  await eventually(() => informer.restarts >= 2 && fake.openWatches(COLLECTION) === 1, 'restart and new watch');
+  await eventually(() => informer.restarts >= 2 && fake.openWatches('/api/v1/namespaces/r/') === 1, 'restart and new watch');
   assert.deepEqual(
     events.slice(2).sort((x, y) => x.key.localeCompare(y.key)),
     [
@@ -125,7 +126,7 @@ test('a watch that ends with 410 Gone relists and reports deletes it missed', as
   const events = recordEvents(informer);
   informer.start();
   await informer.hasSynced;
-  await eventually(() => fake.openWatches(COLLECTION) === 1, 'watch open');
+  await eventually(() => fake.openWatches('/api/v1/namespaces/g/') === 1, 'watch open');
   fake.remove(COLLECTION, 'g', 'goes', false);
   fake.expireHistory();
   // A clean end of the watch: ListWatch reconnects from its resourceVersion, gets 410, relists.
@@ -150,8 +151,8 @@ test('periodic resync relists and delivers every cached object as resync', async
   assert.ok(informer.lists >= 3);
   assert.equal(informer.restarts, 0, 'a resync is not a failure');
   await informer.stop();
-  await sleep(30);
-  assert.equal(fake.openWatches(), 0, 'no watch left behind by the relists');
+  await sleep(50);
+  assert.equal(fake.openWatches('/api/v1/namespaces/s/'), 0, 'no watch left behind by the relists');
 });
 
 test('stop before the first sync rejects hasSynced and stops retrying', async () => {

@@ -7,6 +7,7 @@
 // uses a fresh ListWatch, events from a superseded one are ignored, and the cache lives here, across
 // ListWatch instances: after each relist the cache is diffed against the list, so objects deleted while
 // no watch was open still produce a `delete` event.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { exponentialBackoff, withJitter } from './backoff.ts';
@@ -61,17 +62,46 @@ export function splitKey(key: string): { namespace?: string; name: string } {
   throw new Error(`invalid object key ${JSON.stringify(key)}: expected "name" or "namespace/name"`);
 }
 
-/** Watch that asks for bookmarks, so an idle watch keeps a fresh resourceVersion and reconnects cheaply. */
-class BookmarkingWatch extends Watch {
-  override watch(
+/**
+ * The Watch one ListWatch uses. It asks for bookmarks (an idle watch keeps a fresh resourceVersion, so a
+ * reconnect rarely needs a relist), and it can be closed for good: ListWatch.stop() only aborts a watch
+ * that is already established, and a ListWatch stopped while it lists, connects or waits to reconnect
+ * opens its watch anyway. close() aborts every open watch and refuses new ones.
+ */
+class ClosableWatch extends Watch {
+  #closed = false;
+  readonly #open = new Set<AbortController>();
+
+  override async watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
     callback: (phase: string, apiObj: any, watchObj?: any) => void,
     done: (err: any) => void,
   ): Promise<AbortController> {
-    return super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, done);
+    if (this.#closed) {
+      const refused = new AbortController();
+      refused.abort();
+      return refused;
+    }
+    const controller = await super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, done);
+    if (this.#closed) {
+      controller.abort();
+    } else if (!controller.signal.aborted) {
+      this.#open.add(controller);
+      controller.signal.addEventListener('abort', () => this.#open.delete(controller), { once: true });
+    }
+    return controller;
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const controller of this.#open) controller.abort();
+    this.#open.clear();
   }
 }
+
+/** ListWatch's reconnect pause, without keeping the process alive. */
+const unrefDelay = (ms: number) => sleep(ms, undefined, { ref: false });
 
 // A failure this long after the previous one starts the restart backoff from the beginning again.
 const BACKOFF_RESET_MS = 120_000;
@@ -89,7 +119,7 @@ export class Informer<T extends KubernetesObject> implements Lister<T> {
   readonly #logger: Logger | undefined;
   readonly #store = new Map<string, T>();
   readonly #handlers = new Set<InformerHandler<T>>();
-  #current: ListWatch<T> | undefined;
+  #current: { lw: ListWatch<T>; watch: ClosableWatch } | undefined;
   #started = false;
   #stopped = false;
   #synced = false;
@@ -140,8 +170,7 @@ export class Informer<T extends KubernetesObject> implements Lister<T> {
     if (!this.#synced) this.#rejectSynced(new Error(`informer ${this.name} stopped before its first sync`));
     const current = this.#current;
     this.#current = undefined;
-    // Its aborted request reports an error afterwards; #current is cleared, so that error is ignored.
-    await current?.stop();
+    if (current !== undefined) await this.#retire(current);
   }
 
   get(namespace: string | undefined, name: string): T | undefined {
@@ -165,26 +194,33 @@ export class Informer<T extends KubernetesObject> implements Lister<T> {
   #run(): void {
     if (this.#stopped) return;
     const { client, path, labelSelector, fieldSelector } = this.#options;
-    const holder: { lw?: ListWatch<T> } = {};
+    const watch = new ClosableWatch(client.kubeConfig);
     const listFn = async (): Promise<KubernetesListObject<T>> => {
       const list = await this.#listAll();
-      if (holder.lw === this.#current) this.#replace(list.items);
+      if (isCurrent()) this.#replace(list.items);
       return list;
     };
-    const lw = new ListWatch<T>(path, new BookmarkingWatch(client.kubeConfig), listFn, false, labelSelector, fieldSelector);
-    holder.lw = lw;
-    this.#current = lw;
-    const isCurrent = () => lw === this.#current && !this.#stopped;
+    const lw = new ListWatch<T>(path, watch, listFn, false, labelSelector, fieldSelector, { delayFn: unrefDelay });
+    const current = { lw, watch };
+    this.#current = current;
+    const isCurrent = () => this.#current === current && !this.#stopped;
     lw.on('add', (obj) => isCurrent() && this.#upsert(obj));
     lw.on('update', (obj) => isCurrent() && this.#upsert(obj));
     lw.on('delete', (obj) => isCurrent() && this.#remove(obj));
-    lw.on('error', (err) => isCurrent() && this.#fail(lw, err));
-    lw.start().catch((err: unknown) => isCurrent() && this.#fail(lw, err));
+    // Errors of a retired ListWatch (its stop() makes the aborted request report one) are ignored.
+    lw.on('error', (err) => isCurrent() && this.#fail(current, err));
+    lw.start().catch((err: unknown) => isCurrent() && this.#fail(current, err));
   }
 
-  #fail(lw: ListWatch<T>, err: unknown): void {
+  /** Ends a ListWatch for good: no events, no open or future watch connection. */
+  async #retire(current: { lw: ListWatch<T>; watch: ClosableWatch }): Promise<void> {
+    current.watch.close();
+    await current.lw.stop();
+  }
+
+  #fail(current: { lw: ListWatch<T>; watch: ClosableWatch }, err: unknown): void {
     this.#current = undefined;
-    void lw.stop();
+    void this.#retire(current);
     const now = performance.now();
     if (now - this.#lastFailureAt > BACKOFF_RESET_MS) this.#failures = 0;
     this.#lastFailureAt = now;
@@ -202,13 +238,13 @@ export class Informer<T extends KubernetesObject> implements Lister<T> {
     const period = this.#options.resyncPeriodMs ?? 600_000;
     if (period <= 0 || this.#stopped) return;
     this.#resyncTimer = setTimeout(() => {
-      const lw = this.#current;
+      const current = this.#current;
       // While a failure restart is pending there is nothing to replace; the restart relists anyway.
-      if (lw !== undefined && !this.#stopped) {
+      if (current !== undefined && !this.#stopped) {
         this.#logger?.debug('periodic relist');
         this.#resyncPending = true;
         this.#current = undefined;
-        void lw.stop();
+        void this.#retire(current);
         this.#run();
       }
       this.#scheduleResync();

@@ -173,7 +173,7 @@ export class LeaderElector {
   /** One attempt; true when this replica holds the lease afterwards. Errors count as "not acquired". */
   async #tryAcquireOrRenew(timeoutMs: number): Promise<boolean> {
     const { client, name, namespace } = this.#options;
-    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(Math.max(1, timeoutMs))]);
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)))]);
     const now = new Date();
     const leaseDurationSeconds = this.#leaseDurationMs / 1000;
     try {

@@ -10,6 +10,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 type Obj = { metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown }; [k: string]: unknown };
 
 interface Watcher {
+  path: string;
   collection: string;
   namespace?: string;
   res: ServerResponse;
@@ -101,8 +102,9 @@ export class FakeApiServer {
     this.#oldestRv = this.#rv + 1;
   }
 
-  openWatches(collection?: string): number {
-    return [...this.#watchers].filter((w) => collection === undefined || w.collection === collection).length;
+  /** Open watches whose request path starts with `pathPrefix` (default: all). */
+  openWatches(pathPrefix = '/'): number {
+    return [...this.#watchers].filter((w) => w.path.startsWith(pathPrefix)).length;
   }
 
   /** Creates or replaces an object directly; `notify: false` changes it behind the watchers' backs. */
@@ -208,7 +210,7 @@ export class FakeApiServer {
             const { apiVersion: _a, kind: _k, ...rest } = o;
             return rest;
           });
-        return this.#json(res, 200, { kind: `${kindOf(plural!)}List`, apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) }, items });
+        return this.#json(res, 200, { kind: `${this.#kindOf(plural!)}List`, apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) }, items });
       }
       if (r.method === 'POST') {
         const body = r.body as Obj;
@@ -251,6 +253,15 @@ export class FakeApiServer {
     return this.#status(res, 405, 'MethodNotAllowed', r.method);
   }
 
+  #kindOf(plural: string): string {
+    for (const resources of this.#discovery.values()) {
+      const found = resources.find((r) => r.name === plural);
+      if (found) return found.kind;
+    }
+    const singular = plural.endsWith('s') ? plural.slice(0, -1) : plural;
+    return singular.charAt(0).toUpperCase() + singular.slice(1);
+  }
+
   #watch(r: RecordedRequest, res: ServerResponse, collection: string, namespace: string | undefined): void {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     const from = Number(r.query.get('resourceVersion') ?? '0');
@@ -258,17 +269,13 @@ export class FakeApiServer {
       res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' } })}\n`);
       return;
     }
-    const watcher: Watcher = { collection, namespace, res };
+    const watcher: Watcher = { path: r.path, collection, namespace, res };
     this.#watchers.add(watcher);
     res.on('close', () => this.#watchers.delete(watcher));
     res.flushHeaders();
   }
 }
 
-function kindOf(plural: string): string {
-  const singular = plural.endsWith('s') ? plural.slice(0, -1) : plural;
-  return singular.charAt(0).toUpperCase() + singular.slice(1);
-}
 
 /** RFC 7386 JSON merge patch. */
 function mergePatch(target: unknown, patch: unknown): unknown {

@@ -1,0 +1,480 @@
+// The REST API against the real host API server of the test bed, through real HTTP: the portal flow,
+// object-level authorization, a property test of bad input, idempotent creates under concurrency
+// across two API replicas, and usage that survives an API restart.
+//
+// Without a running operator no cluster becomes ready: the flow then checks that kubeconfig and
+// join-token requests are refused as "not ready" and goes on to usage and delete. With an operator
+// (KUBECEPTION_API_E2E_READY_TIMEOUT_MS > 0, e.g. 600000) it waits for Ready and checks the kubeconfig
+// with kubectl and the join token in the tenant.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
+import { Ajv, type ValidateFunction } from 'ajv';
+import formatsModule from 'ajv-formats';
+import type { FastifyInstance } from 'fastify';
+import { GENERATED_FILES } from '../../crds/generate.ts';
+import { CRD_NAME } from '../../crds/schema/tenant-control-plane.ts';
+import { buildApp } from '../../api/app.ts';
+import { createApiKey, type KeyStoreLocation } from '../../api/host/auth-store.ts';
+import { hostDependencies, type HostDependencies } from '../../api/host/index.ts';
+import { KubeClient } from '../../api/host/kube.ts';
+import { eventually, testbed, testNamespace, type Testbed } from '../support/testbed.ts';
+
+const PREFIX = 'kcapi-';
+const READY_TIMEOUT_MS = Number(process.env.KUBECEPTION_API_E2E_READY_TIMEOUT_MS ?? 0);
+const PROPERTY_RUNS = Number(process.env.KUBECEPTION_API_E2E_RUNS ?? 400);
+const TCP_BASE = '/apis/kubeception.io/v1alpha1';
+
+let tb: Testbed;
+let host: KubeClient;
+let stateNamespace: string;
+let cleanupState: () => Promise<void> = async () => {};
+const replicas: { deps: HostDependencies; app: FastifyInstance; base: string }[] = [];
+const keys: Record<'alice' | 'mallory' | 'reader', string> = { alice: '', mallory: '', reader: '' };
+
+/** One API replica over the host, listening on loopback. */
+async function startReplica() {
+  const deps = hostDependencies({ kubeConfig: tb.kubeConfig, namespace: stateNamespace, layout: { kind: 'per-cluster', prefix: PREFIX } });
+  await deps.start();
+  const app = await buildApp({
+    ...deps,
+    rateLimit: { capacity: 100_000, refillPerSecond: 100_000 },
+    authFailureLimit: { capacity: 100_000, refillPerSecond: 100_000 },
+  });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const replica = { deps, app, base };
+  replicas.push(replica);
+  return replica;
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON from the API under test. */
+  body: any;
+}
+
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  options: { key?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key !== undefined) headers.authorization = `Bearer ${options.key}`;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(base + path, { method, headers, ...(body === undefined ? {} : { body }) });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    // not JSON (the docs page)
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+const api = (method: string, path: string, options?: Parameters<typeof call>[3]) => call(replicas[0]!.base, method, path, options);
+
+async function tcpOf(id: string): Promise<Record<string, any> | undefined> {
+  try {
+    return await host.request('GET', `${TCP_BASE}/namespaces/${PREFIX}${id}/tenantcontrolplanes/${id}`);
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+/** What the operator would write once a control plane serves (here without one). */
+async function markReady(id: string, endpoint = 'https://10.0.0.5:31443'): Promise<void> {
+  await host.request('PATCH', `${TCP_BASE}/namespaces/${PREFIX}${id}/tenantcontrolplanes/${id}/status`, {
+    contentType: 'application/merge-patch+json',
+    body: {
+      status: {
+        observedGeneration: 1,
+        phase: 'Ready',
+        version: 'v1.36.5',
+        endpoint,
+        controlPlane: { replicas: 1, readyReplicas: 1 },
+        conditions: [{ type: 'Ready', status: 'True', reason: 'ControlPlaneReady', message: 'simulated by the e2e test', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }],
+      },
+    },
+  });
+}
+
+/** Everything the API could change in the host, as names and resourceVersions. */
+async function hostState(): Promise<string> {
+  const tcps = await host.request<{ items: any[] }>('GET', `${TCP_BASE}/tenantcontrolplanes`);
+  const namespaces = await host.request<{ items: any[] }>('GET', '/api/v1/namespaces');
+  const configMaps = await host.request<{ items: any[] }>('GET', `/api/v1/namespaces/${stateNamespace}/configmaps`);
+  const secrets = await host.request<{ items: any[] }>('GET', `/api/v1/namespaces/${stateNamespace}/secrets`);
+  const line = (o: any) => `${o.metadata.namespace ?? ''}/${o.metadata.name}@${o.metadata.resourceVersion}${o.metadata.deletionTimestamp ? '(deleting)' : ''}`;
+  return [
+    ...tcps.items.filter((o) => o.metadata.namespace.startsWith(PREFIX)).map((o) => `tcp ${line(o)}`),
+    ...namespaces.items.filter((o) => o.metadata.name.startsWith(PREFIX)).map((o) => `ns ${line(o)}`),
+    ...configMaps.items.map((o) => `cm ${line(o)}`),
+    ...secrets.items.map((o) => `secret ${line(o)}`),
+  ]
+    .sort()
+    .join('\n');
+}
+
+before(async () => {
+  tb = await testbed();
+  host = new KubeClient(tb.kubeConfig);
+  await tb.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=kubeception-e2e-api', '-f', GENERATED_FILES.crd]);
+  await tb.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `customresourcedefinition/${CRD_NAME}`]);
+  const ns = await testNamespace(tb, 'kc-api-state');
+  stateNamespace = ns.name;
+  cleanupState = ns.cleanup;
+  const location: KeyStoreLocation = { client: host, namespace: stateNamespace };
+  keys.alice = (await createApiKey(location, { account: 'alice', scopes: ['read', 'write', 'kubeconfig'], groups: ['kubeception:tenant-admins'] })).key;
+  keys.mallory = (await createApiKey(location, { account: 'mallory', scopes: ['read', 'write', 'kubeconfig'], groups: ['kubeception:tenant-admins'] })).key;
+  keys.reader = (await createApiKey(location, { account: 'alice', scopes: ['read'], groups: [] })).key;
+  await startReplica();
+  // Discovery of a CRD can lag its Established condition.
+  await eventually('the API is ready', async () => ((await api('GET', '/readyz')).status === 200 ? true : undefined), 30_000);
+});
+
+after(async () => {
+  for (const { app, deps } of replicas) {
+    await app.close();
+    await deps.close();
+  }
+  const namespaces = await host.request<{ items: any[] }>('GET', '/api/v1/namespaces').catch(() => ({ items: [] }));
+  for (const ns of namespaces.items.filter((o) => o.metadata.name.startsWith(PREFIX))) {
+    await host.request('DELETE', `/api/v1/namespaces/${ns.metadata.name}`).catch(() => {});
+  }
+  await cleanupState();
+  await host.close();
+});
+
+test('portal flow: create, poll, kubeconfig and join token (when ready), usage, delete, 404, usage survives a restart', async (t) => {
+  const created = await api('POST', '/v1/clusters', { key: keys.alice, body: { name: 'portal', size: 'small' }, headers: { 'idempotency-key': `flow-${Date.now()}` } });
+  assert.equal(created.status, 202, JSON.stringify(created.body));
+  const id: string = created.body.id;
+  assert.equal(created.headers.get('location'), `/v1/clusters/${id}`);
+  assert.match(created.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+
+  // The real API server accepted the object (CRD schema and CEL rules) and filled in its defaults.
+  const tcp = await tcpOf(id);
+  assert.equal(tcp?.metadata.labels['kubeception.io/account'], 'alice');
+  assert.equal(tcp?.spec.networkProfile.serviceCIDR, '10.96.0.0/12');
+  assert.equal(tcp?.spec.controlPlane.replicas, 1);
+
+  const polled = await api('GET', `/v1/clusters/${id}`, { key: keys.alice });
+  assert.equal(polled.status, 200);
+  assert.ok(['Provisioning', 'Ready'].includes(polled.body.status.phase));
+
+  let ready = polled.body.status.ready === true;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!ready && Date.now() < deadline) {
+    await sleep(2000);
+    ready = (await api('GET', `/v1/clusters/${id}`, { key: keys.alice })).body.status.ready === true;
+  }
+
+  if (ready) {
+    const issued = await api('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'portal-user', groups: ['kubeception:tenant-admins'], ttlSeconds: 600 } });
+    assert.equal(issued.status, 200, JSON.stringify(issued.body));
+    assert.equal(issued.headers.get('cache-control'), 'no-store');
+    const dir = mkdtempSync(join(tmpdir(), 'kc-api-e2e-'));
+    try {
+      const path = join(dir, 'kubeconfig');
+      writeFileSync(path, issued.body.kubeconfig, { mode: 0o600 });
+      const kubectl = (args: string[]) => tb.kubectl([...args, `--kubeconfig=${path}`]);
+      const whoami = JSON.parse((await kubectl(['auth', 'whoami', '-o', 'json'])).stdout);
+      assert.equal(whoami.status.userInfo.username, 'portal-user');
+      assert.ok(whoami.status.userInfo.groups.includes('kubeception:tenant-admins'));
+
+      const minted = await api('POST', `/v1/clusters/${id}/join-tokens`, { key: keys.alice, body: { ttlSeconds: 3600 } });
+      assert.equal(minted.status, 201, JSON.stringify(minted.body));
+      assert.match(minted.body.joinCommand, /^kubeadm join \S+:\d+ --token [a-z0-9]{6}\.[a-z0-9]{16} --discovery-token-ca-cert-hash sha256:[0-9a-f]{64}$/);
+      const secret = JSON.parse((await kubectl(['get', 'secret', '-n', 'kube-system', `bootstrap-token-${minted.body.id}`, '-o', 'json'])).stdout);
+      assert.equal(secret.type, 'bootstrap.kubernetes.io/token');
+      const listed = await api('GET', `/v1/clusters/${id}/join-tokens`, { key: keys.alice });
+      assert.ok(listed.body.items.some((token: { id: string }) => token.id === minted.body.id));
+      assert.equal((await api('DELETE', `/v1/clusters/${id}/join-tokens/${minted.body.id}`, { key: keys.alice })).status, 204);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } else {
+    t.diagnostic(`no operator made ${id} ready within ${READY_TIMEOUT_MS} ms: checked that kubeconfig and join tokens wait for it`);
+    const early = await api('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'portal-user', groups: ['kubeception:tenant-admins'] } });
+    assert.equal(early.status, 409);
+    assert.match(early.body.detail, /not ready yet/);
+    assert.equal((await api('POST', `/v1/clusters/${id}/join-tokens`, { key: keys.alice, body: {} })).status, 409);
+  }
+
+  await sleep(1500);
+  const usage = await api('GET', '/v1/usage', { key: keys.alice });
+  assert.equal(usage.status, 200);
+  const mine = usage.body.clusters.find((c: { clusterId: string }) => c.clusterId === id);
+  assert.ok(mine?.controlPlaneHours.small > 0, JSON.stringify(usage.body));
+  assert.equal(mine.deletedAt, null);
+
+  const deleted = await api('DELETE', `/v1/clusters/${id}`, { key: keys.alice });
+  assert.equal(deleted.status, 202);
+  assert.equal(deleted.body.status.phase, 'Deleting');
+  await eventually(`cluster ${id} answers 404`, async () => ((await api('GET', `/v1/clusters/${id}`, { key: keys.alice })).status === 404 ? true : undefined), 180_000, 1000);
+  await eventually(`namespace ${PREFIX}${id} goes away`, async () => {
+    const gone = await host.request<any>('GET', `/api/v1/namespaces/${PREFIX}${id}`).then(
+      (ns) => ns.metadata.deletionTimestamp !== undefined,
+      () => true,
+    );
+    return gone ? true : undefined;
+  }, 60_000, 1000);
+
+  // A new API process (nothing in memory) still bills the deleted cluster, and stopped at the deletion.
+  const fresh = await startReplica();
+  const after = await call(fresh.base, 'GET', '/v1/usage', { key: keys.alice });
+  const record = after.body.clusters.find((c: { clusterId: string }) => c.clusterId === id);
+  assert.ok(record !== undefined, 'usage of the deleted cluster is still there');
+  assert.notEqual(record.deletedAt, null);
+  assert.ok(record.controlPlaneHours.small >= mine.controlPlaneHours.small);
+  const perCluster = await call(fresh.base, 'GET', `/v1/clusters/${id}/usage`, { key: keys.alice });
+  assert.equal(perCluster.status, 200);
+  assert.equal(perCluster.body.usage.controlPlaneHours.total, record.controlPlaneHours.total);
+});
+
+test("another account gets 404 on every route of the first account's cluster, and nothing changes", async () => {
+  const id: string = (await api('POST', '/v1/clusters', { key: keys.alice, body: { name: 'private' } })).body.id;
+  await markReady(id);
+  const before = await hostState();
+  const table: [string, string, unknown?][] = [
+    ['GET', `/v1/clusters/${id}`],
+    ['PATCH', `/v1/clusters/${id}`, { size: 'large' }],
+    ['PATCH', `/v1/clusters/${id}`, { version: 'v1.36.5', name: 'mine now' }],
+    ['DELETE', `/v1/clusters/${id}`],
+    ['POST', `/v1/clusters/${id}/kubeconfig`, { username: 'mallory', groups: ['kubeception:tenant-admins'] }],
+    ['POST', `/v1/clusters/${id}/join-tokens`, {}],
+    ['GET', `/v1/clusters/${id}/join-tokens`],
+    ['DELETE', `/v1/clusters/${id}/join-tokens/abcdef`],
+    ['GET', `/v1/clusters/${id}/usage`],
+  ];
+  for (const [method, path, body] of table) {
+    const answer = await api(method, path, { key: keys.mallory, ...(body === undefined ? {} : { body }) });
+    assert.equal(answer.status, 404, `${method} ${path}: ${JSON.stringify(answer.body)}`);
+    assert.equal(answer.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    assert.equal(answer.body.detail, `cluster ${id} not found`, `${method} ${path}`);
+  }
+  const list = await api('GET', '/v1/clusters', { key: keys.mallory });
+  assert.ok(!list.body.items.some((c: { id: string }) => c.id === id));
+  const usage = await api('GET', '/v1/usage', { key: keys.mallory });
+  assert.ok(!usage.body.clusters.some((c: { clusterId: string }) => c.clusterId === id));
+  assert.equal(await hostState(), before);
+  // The owner still has it, unchanged.
+  const mine = await api('GET', `/v1/clusters/${id}`, { key: keys.alice });
+  assert.equal(mine.body.size, 'small');
+  assert.equal(mine.body.name, 'private');
+});
+
+/** ajv configured as the API validates: defaults, coercion for query strings. */
+function compileValidators(openapi: any) {
+  const ajv = new Ajv({ strict: false, coerceTypes: 'array', useDefaults: true, allowUnionTypes: true });
+  formatsModule.default(ajv);
+  ajv.addSchema({ $id: 'doc', components: openapi.components });
+  const compile = (schema: unknown): ValidateFunction => ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components', '"doc#/components')));
+  const operations: { method: string; path: string; body?: ValidateFunction; query: ValidateFunction; queryNames: string[] }[] = [];
+  for (const [path, methods] of Object.entries<any>(openapi.paths)) {
+    if (!path.startsWith('/v1/')) continue;
+    for (const [method, op] of Object.entries<any>(methods)) {
+      const queryParams = (op.parameters ?? []).filter((p: any) => p.in === 'query');
+      const querySchema = {
+        type: 'object',
+        additionalProperties: false,
+        properties: Object.fromEntries(queryParams.map((p: any) => [p.name, p.schema])),
+      };
+      operations.push({
+        method: method.toUpperCase(),
+        path,
+        query: compile(querySchema),
+        queryNames: queryParams.map((p: any) => p.name),
+        ...(op.requestBody ? { body: compile(op.requestBody.content['application/json'].schema) } : {}),
+      });
+    }
+  }
+  return operations;
+}
+
+test('property: generated invalid bodies, query strings and headers never give a 5xx and never change state', async (t) => {
+  const id: string = (await api('POST', '/v1/clusters', { key: keys.alice, body: { name: 'target' } })).body.id;
+  await markReady(id);
+  const openapi = (await api('GET', '/openapi.json')).body;
+  const operations = compileValidators(openapi);
+  assert.ok(operations.length >= 12);
+  const before = await hostState();
+
+  const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 80 });
+  const pathValue = fc.oneof(fc.constant(id), fc.constant('cnotmine0000'), fc.string({ maxLength: 20 }));
+  const tokenId = fc.oneof(fc.constant('abcdef'), fc.string({ maxLength: 10 }));
+  const json = fc.jsonValue({ maxDepth: 3 });
+
+  type Case = { op: (typeof operations)[number]; id: string; tokenId: string; fault: { kind: string; value: unknown } };
+  const faultFor = (op: (typeof operations)[number]) => {
+    const faults: fc.Arbitrary<{ kind: string; value: unknown }>[] = [
+      // Query strings: names and values the operation's schema refuses (unknown names, bad values).
+      fc
+        .dictionary(fc.oneof(fc.constantFrom(...op.queryNames, 'limit', 'from', 'force'), printable.filter((s) => s.length > 0)), printable, { minKeys: 1, maxKeys: 3 })
+        .filter((q) => !op.query(structuredClone(q)))
+        .map((value) => ({ kind: 'query', value })),
+      // Credentials that are not an API key.
+      printable.map((value) => ({ kind: 'authorization', value })),
+    ];
+    if (op.body !== undefined) {
+      const validate = op.body;
+      faults.push(json.filter((body) => !validate(structuredClone(body))).map((value) => ({ kind: 'body', value })));
+      faults.push(
+        printable
+          .filter((raw) => {
+            try {
+              JSON.parse(raw);
+              return false;
+            } catch {
+              return true;
+            }
+          })
+          .map((value) => ({ kind: 'raw', value })),
+      );
+      faults.push(printable.filter((ct) => !/json/i.test(ct) && ct.trim() !== '').map((value) => ({ kind: 'content-type', value })));
+    }
+    if (op.method === 'POST' && op.path === '/v1/clusters') {
+      faults.push(
+        fc.oneof(fc.string({ minLength: 256, maxLength: 300 }), fc.constant(''), fc.constant('has space')).map((value) => ({ kind: 'idempotency-key', value })),
+      );
+    }
+    return fc.oneof(...faults);
+  };
+  const cases: fc.Arbitrary<Case> = fc
+    .constantFrom(...operations)
+    .chain((op) => fc.record({ op: fc.constant(op), id: pathValue, tokenId, fault: faultFor(op) }));
+
+  const seen = new Map<string, number>();
+  await fc.assert(
+    fc.asyncProperty(cases, async ({ op, id: pathId, tokenId: token, fault }) => {
+      let path = op.path.replace('{id}', encodeURIComponent(pathId)).replace('{tokenId}', encodeURIComponent(token));
+      const options: Parameters<typeof call>[3] = { key: keys.alice, headers: {} };
+      const validBody = op.path === '/v1/clusters' ? { name: 'should-not-exist' } : op.path.endsWith('/kubeconfig') ? { username: 'u', groups: ['kubeception:tenant-admins'] } : op.method === 'PATCH' ? { size: 'large' } : {};
+      if (op.body !== undefined) options.body = validBody;
+      switch (fault.kind) {
+        case 'query':
+          path += `?${new URLSearchParams(fault.value as Record<string, string>).toString()}`;
+          break;
+        case 'authorization':
+          options.headers!.authorization = fault.value as string;
+          delete options.key;
+          break;
+        case 'body':
+          options.body = fault.value;
+          break;
+        case 'raw':
+          delete options.body;
+          options.rawBody = fault.value as string;
+          options.headers!['content-type'] = 'application/json';
+          break;
+        case 'content-type':
+          delete options.body;
+          options.rawBody = JSON.stringify(validBody);
+          options.headers!['content-type'] = fault.value as string;
+          break;
+        case 'idempotency-key':
+          options.headers!['idempotency-key'] = fault.value as string;
+          break;
+      }
+      const answer = await call(replicas[0]!.base, op.method, path, options).catch((error: Error) => {
+        // undici refuses some header values client-side: that request never reached the API.
+        if (/header/i.test(error.message) || error.name === 'TypeError') return undefined;
+        throw error;
+      });
+      if (answer === undefined) return;
+      const key = `${op.method} ${op.path} ${fault.kind} -> ${answer.status}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+      assert.ok(answer.status < 500, `${op.method} ${path} (${fault.kind}: ${JSON.stringify(fault.value)}) answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+      assert.ok(answer.status >= 400, `${op.method} ${path} (${fault.kind}: ${JSON.stringify(fault.value)}) was accepted with ${answer.status}`);
+      assert.equal(answer.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+      assert.equal(typeof answer.body.detail, 'string');
+      assert.ok(answer.body.detail.length > 0);
+    }),
+    { numRuns: PROPERTY_RUNS },
+  );
+  assert.equal(await hostState(), before, 'no request changed anything in the host');
+  const outcomes = [...seen].sort().map(([k, n]) => `${k} x${n}`);
+  t.diagnostic(`outcomes:\n${outcomes.join('\n')}`);
+  // The generated requests reached many routes with many kinds of faults.
+  assert.ok(new Set([...seen.keys()].map((k) => k.split(' ').slice(0, 2).join(' '))).size >= 10, outcomes.join('\n'));
+});
+
+test('20 parallel creates with one Idempotency-Key, spread over two API replicas, make one cluster', async () => {
+  while (replicas.length < 2) await startReplica();
+  const [a, b] = replicas as [(typeof replicas)[number], (typeof replicas)[number]];
+  const key = `burst-${Date.now()}`;
+  const body = { name: 'burst', size: 'medium' };
+  const answers = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => call((i % 2 === 0 ? a : b).base, 'POST', '/v1/clusters', { key: keys.alice, body, headers: { 'idempotency-key': key } })),
+  );
+  assert.deepEqual([...new Set(answers.map((r) => r.status))], [202], JSON.stringify(answers.map((r) => r.body)));
+  const ids = new Set(answers.map((r) => r.body.id));
+  assert.equal(ids.size, 1, `ids: ${[...ids].join(', ')}`);
+  const [id] = [...ids] as [string];
+  const tcps = await host.request<{ items: any[] }>('GET', `${TCP_BASE}/tenantcontrolplanes`, { query: { labelSelector: 'kubeception.io/account=alice' } });
+  const burst = tcps.items.filter((o) => o.metadata.annotations?.['kubeception.io/display-name'] === 'burst');
+  assert.deepEqual(burst.map((o) => o.metadata.name), [id]);
+  assert.equal(burst[0].spec.controlPlane.replicas, 2);
+
+  const replay = await call(b.base, 'POST', '/v1/clusters', { key: keys.alice, body: { size: 'medium', name: 'burst' }, headers: { 'idempotency-key': key } });
+  assert.equal(replay.status, 202);
+  assert.equal(replay.body.id, id);
+  assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+  const changed = await call(a.base, 'POST', '/v1/clusters', { key: keys.alice, body: { name: 'burst', size: 'large' }, headers: { 'idempotency-key': key } });
+  assert.equal(changed.status, 422);
+  assert.match(changed.body.detail, /different request/);
+});
+
+test('the periodic tasks: metering closes usage of a cluster deleted behind the API, orphans and expired keys are collected', async () => {
+  const { app, deps } = replicas[0]!;
+  const id: string = (await api('POST', '/v1/clusters', { key: keys.alice, body: { name: 'out-of-band' }, headers: { 'idempotency-key': `oob-${Date.now()}` } })).body.id;
+  await host.request('DELETE', `${TCP_BASE}/namespaces/${PREFIX}${id}/tenantcontrolplanes/${id}`);
+  await eventually(`tcp ${id} is gone`, async () => ((await tcpOf(id)) === undefined ? true : undefined), 30_000);
+
+  const tick = await app.meter.tick();
+  assert.ok(tick.written >= 1, JSON.stringify(tick));
+  const usage = await api('GET', `/v1/clusters/${id}/usage`, { key: keys.alice });
+  assert.equal(usage.status, 200);
+  assert.notEqual(usage.body.usage.deletedAt, null, 'billing stopped when the loop saw the cluster gone');
+  assert.equal((await app.meter.tick()).written, 0, 'a second pass has nothing to write');
+
+  // Its namespace is an orphan now; collected once the grace period (for creates in flight) is over.
+  assert.equal(await deps.clusters.collectGarbage(new Date()), 0, 'not within the grace period');
+  assert.ok((await deps.clusters.collectGarbage(new Date(Date.now() + 10 * 60_000))) >= 1);
+  await eventually(`namespace ${PREFIX}${id} is deleted`, async () =>
+    host.request<any>('GET', `/api/v1/namespaces/${PREFIX}${id}`).then(
+      (ns) => (ns.metadata.deletionTimestamp !== undefined ? true : undefined),
+      () => true,
+    ),
+  );
+
+  // Idempotency records live 24 h.
+  assert.equal(await deps.idempotency.expire(new Date()), 0);
+  assert.ok((await deps.idempotency.expire(new Date(Date.now() + 25 * 3600_000))) >= 2);
+});
+
+test('health, readiness, versions, OpenAPI and docs are served', async () => {
+  assert.equal((await api('GET', '/healthz')).status, 200);
+  assert.equal((await api('GET', '/readyz')).status, 200);
+  const versions = await api('GET', '/v1/versions', { key: keys.reader });
+  assert.equal(versions.status, 200);
+  assert.ok(versions.body.versions.length > 0);
+  const readerCreate = await api('POST', '/v1/clusters', { key: keys.reader, body: { name: 'x' } });
+  assert.equal(readerCreate.status, 403);
+  const openapi = await api('GET', '/openapi.json');
+  assert.equal(openapi.body.openapi, '3.1.0');
+  const docs = await api('GET', '/docs');
+  assert.match(String(docs.body), /<h1>Kubeception API/);
+});

@@ -1,0 +1,102 @@
+// The operator process: installs the CRD, elects a leader through a Lease, and while leading runs the
+// TenantControlPlane controller. Serves /metrics, /healthz and /readyz all the time.
+import { readFile } from 'node:fs/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { parse } from 'yaml';
+import { parseConfig, USAGE, type OperatorConfig } from './config.ts';
+import { KubeClient } from './runtime/kube-client.ts';
+import { apply, type Applicable } from './runtime/apply.ts';
+import { LeaderElector } from './runtime/leader-election.ts';
+import { EventRecorder } from './runtime/events.ts';
+import { createMetrics, startHealthServer } from './runtime/metrics.ts';
+import { TenantController } from './controller/tenant-controller.ts';
+import { firstNodeAddress } from './controller/node-address.ts';
+import { tenantBootstrapper } from './controller/tenant-bootstrap.ts';
+
+const crdFile = new URL('../crds/kubeception.io_tenantcontrolplanes.yaml', import.meta.url);
+
+async function installCRD(client: KubeClient): Promise<void> {
+  const crd = parse(await readFile(crdFile, 'utf8')) as Applicable;
+  await apply(client, crd);
+  // wait until the API server serves the new resource
+  for (let i = 0; i < 100; i++) {
+    const got = await client.request<{ status?: { conditions?: { type: string; status: string }[] } }>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata!.name}`);
+    if (got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the TenantControlPlane CRD did not become Established');
+}
+
+async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
+  await apply(client, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+}
+
+export async function runOperator(config: OperatorConfig): Promise<{ stop: () => Promise<void> }> {
+  const logger = pino({ level: config.logLevel, base: { component: 'kubeception-operator' } });
+  const kc = new KubeConfig();
+  if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+  else kc.loadFromDefault();
+  const client = new KubeClient(kc);
+  if (config.installCRDs) await installCRD(client);
+  await ensureNamespace(client, config.leaseNamespace);
+
+  const metrics = createMetrics();
+  const events = new EventRecorder({ client, logger });
+  let controller: TenantController | undefined;
+  const health = await startHealthServer({ registry: metrics.registry, port: config.metricsPort, ready: () => controller?.started ?? false, logger });
+  const elector = new LeaderElector({
+    client,
+    namespace: config.leaseNamespace,
+    name: 'kubeception-operator',
+    logger,
+    onStartedLeading: async () => {
+      controller = new TenantController({
+        client, events, logger, metrics,
+        options: {
+          concurrency: config.concurrency,
+          namespace: config.namespace,
+          imageRegistry: config.imageRegistry,
+          imagePullPolicy: config.imagePullPolicy,
+          nodeAddress: config.nodeAddress ? async () => config.nodeAddress : firstNodeAddress(client),
+          bootstrapTenant: tenantBootstrapper({ logger, imageRegistry: config.imageRegistry }),
+        },
+      });
+      await controller.start();
+    },
+    onStoppedLeading: async () => {
+      await controller?.stop();
+      controller = undefined;
+    },
+  });
+  const leading = elector.run();
+  logger.info({ metricsPort: health.port, leaseNamespace: config.leaseNamespace }, 'operator started');
+  return {
+    stop: async () => {
+      await elector.stop();
+      await leading.catch(() => undefined);
+      await controller?.stop();
+      await events.close();
+      await health.close();
+      await client.close();
+    },
+  };
+}
+
+if (import.meta.main) {
+  let config: OperatorConfig;
+  try {
+    config = parseConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    const message = (error as Error).message;
+    process.stderr.write(message === USAGE ? `${USAGE}\n` : `${message}\n\n${USAGE}\n`);
+    process.exit(message === USAGE ? 0 : 2);
+  }
+  const operator = await runOperator(config);
+  const stop = async () => {
+    await operator.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+}
