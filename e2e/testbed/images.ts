@@ -82,30 +82,42 @@ export function imageRecipes(c: TestbedConfig, programs: string): ImageRecipe[] 
   ];
 }
 
-async function importedRefs(c: TestbedConfig): Promise<Set<string>> {
-  const { stdout } = await run('ctr', ['--address', c.containerdSocket, '-n', 'k8s.io', 'images', 'ls', '-q']);
+/** A containerd to load images into: the test bed node's, or a worker machine's. */
+export interface ImageTarget {
+  name: string;
+  socket: string;
+}
+
+export const testbedNode = (c: TestbedConfig): ImageTarget => ({ name: 'testbed-node', socket: c.containerdSocket });
+
+async function importedRefs(target: ImageTarget): Promise<Set<string>> {
+  const { stdout } = await run('ctr', ['--address', target.socket, '-n', 'k8s.io', 'images', 'ls', '-q']);
   return new Set(stdout.split('\n').filter(Boolean));
 }
 
-/** Imports every image containerd lacks (containerd keeps them across test bed restarts). */
-export async function loadImages(c: TestbedConfig): Promise<void> {
-  const present = await importedRefs(c);
+/**
+ * Imports every image the target lacks, or whose files changed since it was imported (containerd keeps
+ * images across restarts); `only` limits the list (a worker needs no control-plane images).
+ */
+export async function loadImages(c: TestbedConfig, target: ImageTarget = testbedNode(c), only?: (ref: string) => boolean): Promise<void> {
+  const present = await importedRefs(target);
   const programs = await buildTestPrograms(c);
   for (const recipe of imageRecipes(c, programs)) {
-    const stamp = join(c.imagesDir, `${recipe.ref.replace(/[/:]/g, '_')}.sources`);
+    if (only && !only(recipe.ref)) continue;
+    const stamp = join(c.imagesDir, `${target.name}_${recipe.ref.replace(/[/:]/g, '_')}.sources`);
     const fingerprint = JSON.stringify(recipe.sources.map((f) => [f, createHash('sha256').update(readFileSync(f)).digest('hex')]));
     const current = existsSync(stamp) ? readFileSync(stamp, 'utf8') : '';
     if (present.has(recipe.ref) && current === fingerprint) continue;
-    await importImage(c, await recipe.make());
+    await importImage(c, await recipe.make(), target);
     await writeFile(stamp, fingerprint);
   }
 }
 
-/** Writes an image's tarball and imports it into the test bed node (also for images a test builds). */
-export async function importImage(c: TestbedConfig, spec: ImageSpec): Promise<void> {
+/** Writes an image's tarball and imports it into a node (also for images a test builds). */
+export async function importImage(c: TestbedConfig, spec: ImageSpec, target: ImageTarget = testbedNode(c)): Promise<void> {
   await mkdir(c.imagesDir, { recursive: true });
   const file = join(c.imagesDir, `${spec.ref.replace(/[/:]/g, '_')}.tar`);
   await writeFile(file, dockerArchive(spec));
-  await run('ctr', ['--address', c.containerdSocket, '-n', 'k8s.io', 'images', 'import', file]);
-  log.info({ image: spec.ref }, 'image imported');
+  await run('ctr', ['--address', target.socket, '-n', 'k8s.io', 'images', 'import', file]);
+  log.info({ image: spec.ref, node: target.name }, 'image imported');
 }

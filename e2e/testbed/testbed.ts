@@ -11,11 +11,14 @@ import { writeKubeconfig } from './kubeconfig.ts';
 import { DaemonSet, waitFor, isAlive, GiveUp, type DaemonSpec } from './daemons.ts';
 import { setUpNetwork, tearDownNetwork, networkLeftovers } from './network.ts';
 import { loadImages } from './images.ts';
+import { existingWorkers, removeWorker } from './worker.ts';
 import { log } from './log.ts';
 import { testbedConfig as c } from './config.ts';
 import * as comp from './components.ts';
 
 const daemons = new DaemonSet(c.runDir, c.logDir);
+/** Worker links and the tenants' default pod and Service ranges: traffic in them stays on this machine too. */
+const WORKER_RANGES = ['10.198.0.0/16', '10.244.0.0/16', '10.96.0.0/12'];
 /** Network namespaces that belong to the test bed: pod sandboxes and the e2e worker machines. */
 export const NETNS_PREFIXES = ['cni-', 'kctb-'];
 const START_ORDER = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'containerd', 'kubelet', 'kube-proxy', 'coredns', 'local-provisioner'];
@@ -114,7 +117,7 @@ export async function up(): Promise<UpResult> {
   await mkdir(c.stateDir, { recursive: true });
   await mkdir(c.runDir, { recursive: true });
   log.info({ stateDir: c.stateDir }, 'test bed: network');
-  await setUpNetwork(c);
+  await setUpNetwork(c, WORKER_RANGES);
   await writeConfigFiles();
   await startAndWait(comp.etcdDaemon(c), async () => (await httpsStatus(`https://127.0.0.1:${c.etcdClientPort}/health`)) === 200);
   await startAndWait(comp.apiserverDaemon(c), async () => (await httpsStatus(`https://127.0.0.1:${c.apiserverPort}/readyz`)) === 200, 120_000);
@@ -162,7 +165,7 @@ function testbedShims(): number[] {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cmd.includes('containerd-shim') && cmd.includes(c.containerdSocket)) pids.push(Number(entry));
+      if (cmd.includes('containerd-shim') && cmd.includes(c.runDir)) pids.push(Number(entry));
     } catch { /* process ended meanwhile */ }
   }
   return pids;
@@ -187,6 +190,7 @@ function testbedMounts(): string[] {
 const PURGED = ['etcd', 'kubelet', 'volumes', 'cni', 'logs', 'pki'];
 
 export async function down(options: { purge?: boolean } = {}): Promise<void> {
+  for (const worker of existingWorkers()) await removeWorker(worker);
   await drainPods();
   for (const name of ['local-provisioner', 'coredns', 'kube-proxy', 'kubelet']) await daemons.stop(name);
   await killLeftoverContainers();
@@ -212,6 +216,7 @@ export async function leftovers(): Promise<string[]> {
   for (const name of await daemons.names()) if (daemons.pid(name)) left.push(`process ${name}`);
   const shims = testbedShims();
   if (shims.length) left.push(`${shims.length} containerd shims`);
+  if (existingWorkers().length) left.push(`workers ${existingWorkers().map((w) => w.name).join(', ')}`);
   const mounts = testbedMounts();
   if (mounts.length) left.push(`${mounts.length} mounts`);
   left.push(...(await networkLeftovers(c, NETNS_PREFIXES)));

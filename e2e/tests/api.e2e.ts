@@ -8,7 +8,9 @@
 // with kubectl and the join token in the tenant.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,6 +25,8 @@ import { createApiKey, type KeyStoreLocation } from '../../api/host/auth-store.t
 import { hostDependencies, type HostDependencies } from '../../api/host/index.ts';
 import { KubeClient } from '../../api/host/kube.ts';
 import { eventually, testbed, testNamespace, type Testbed } from '../support/testbed.ts';
+import { testbedConfig } from '../testbed/config.ts';
+import { run } from '../testbed/exec.ts';
 
 const PREFIX = 'kcapi-';
 const READY_TIMEOUT_MS = Number(process.env.KUBECEPTION_API_E2E_READY_TIMEOUT_MS ?? 0);
@@ -435,6 +439,81 @@ test('20 parallel creates with one Idempotency-Key, spread over two API replicas
   const changed = await call(a.base, 'POST', '/v1/clusters', { key: keys.alice, body: { name: 'burst', size: 'large' }, headers: { 'idempotency-key': key } });
   assert.equal(changed.status, 422);
   assert.match(changed.body.detail, /different request/);
+});
+
+test('kubeconfig, join tokens and node counts against a real API server (the host cluster stands in for a ready tenant)', async (t) => {
+  const id: string = (await api('POST', '/v1/clusters', { key: keys.alice, body: { name: 'stand-in' } })).body.id;
+  const namespace = `${PREFIX}${id}`;
+  // What the operator would have made: the tenant CA and admin kubeconfig Secrets, and a Ready status.
+  // The host's own CA and admin kubeconfig make the host API server the "tenant".
+  const secret = (name: string, data: Record<string, string>) =>
+    host.request('POST', `/api/v1/namespaces/${namespace}/secrets`, {
+      body: { apiVersion: 'v1', kind: 'Secret', metadata: { name }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) },
+    });
+  const caCertPem = readFileSync(join(testbedConfig.pkiDir, 'ca.crt'), 'utf8');
+  await secret(`${id}-ca`, { 'ca.crt': caCertPem, 'ca.key': readFileSync(join(testbedConfig.pkiDir, 'ca.key'), 'utf8') });
+  await secret(`${id}-admin-kubeconfig`, { 'admin.conf': readFileSync(tb.kubeconfigPath, 'utf8') });
+  const endpoint = tb.kubeConfig.getCurrentCluster()!.server;
+  await markReady(id, endpoint);
+  await eventually('the API sees the cluster ready', async () => ((await api('GET', `/v1/clusters/${id}`, { key: keys.alice })).body.status.ready ? true : undefined), 10_000, 200);
+
+  const dir = mkdtempSync(join(tmpdir(), 'kc-api-e2e-'));
+  try {
+    const issued = await api('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'e2e-portal-user', groups: ['kubeception:tenant-admins'], ttlSeconds: 600 } });
+    assert.equal(issued.status, 200, JSON.stringify(issued.body));
+    assert.equal(issued.headers.get('cache-control'), 'no-store');
+    const path = join(dir, 'kubeconfig');
+    writeFileSync(path, issued.body.kubeconfig, { mode: 0o600 });
+    const whoami = JSON.parse((await tb.kubectl(['auth', 'whoami', '-o', 'json', `--kubeconfig=${path}`])).stdout);
+    assert.equal(whoami.status.userInfo.username, 'e2e-portal-user');
+    assert.deepEqual(whoami.status.userInfo.groups.filter((g: string) => g !== 'system:authenticated'), ['kubeception:tenant-admins']);
+    const masters = await api('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'x', groups: ['system:masters'] } });
+    assert.equal(masters.status, 403);
+
+    const minted = await api('POST', `/v1/clusters/${id}/join-tokens`, { key: keys.alice, body: { ttlSeconds: 900, description: 'api e2e' } });
+    assert.equal(minted.status, 201, JSON.stringify(minted.body));
+    const [tokenId, tokenSecret] = minted.body.token.split('.');
+    // kubeadm's documented way to compute the discovery hash, independent of our code.
+    const spki = execFileSync('openssl', ['pkey', '-pubin', '-outform', 'der'], { input: execFileSync('openssl', ['x509', '-pubkey', '-noout'], { input: caCertPem }) });
+    const expectedHash = `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+    const hostPort = new URL(endpoint).host;
+    assert.equal(minted.body.joinCommand, `kubeadm join ${hostPort} --token ${minted.body.token} --discovery-token-ca-cert-hash ${expectedHash}`);
+    const stored = await host.request<any>('GET', `/api/v1/namespaces/kube-system/secrets/bootstrap-token-${tokenId}`);
+    const value = (k: string) => Buffer.from(stored.data[k], 'base64').toString('utf8');
+    assert.equal(stored.type, 'bootstrap.kubernetes.io/token');
+    assert.equal(value('token-secret'), tokenSecret);
+    assert.equal(value('auth-extra-groups'), 'system:bootstrappers:kubeadm:default-node-token');
+    assert.equal(value('usage-bootstrap-authentication'), 'true');
+    assert.equal(value('expiration'), minted.body.expiresAt.replace(/\.\d{3}Z$/, 'Z'));
+    // The bootstrap token authenticator accepts it, where the API server runs one (tenants do; the
+    // test bed host may not, then it answers Unauthorized for every token).
+    const asToken = await run(`${tb.binDir}/kubectl`, ['auth', 'whoami', '-o', 'json', `--server=${endpoint}`, `--token=${minted.body.token}`, `--certificate-authority=${join(testbedConfig.pkiDir, 'ca.crt')}`]).then(
+      (r) => JSON.parse(r.stdout),
+      (error: Error) => {
+        assert.match(error.message, /Unauthorized/);
+        t.diagnostic('the host API server has no bootstrap-token authenticator: token login not checked');
+        return undefined;
+      },
+    );
+    if (asToken !== undefined) assert.equal(asToken.status.userInfo.username, `system:bootstrap:${tokenId}`);
+
+    const listed = await api('GET', `/v1/clusters/${id}/join-tokens`, { key: keys.alice });
+    assert.ok(listed.body.items.some((t: { id: string; description: string }) => t.id === tokenId && t.description === 'api e2e'));
+    assert.ok(!JSON.stringify(listed.body).includes(tokenSecret));
+    assert.equal((await api('DELETE', `/v1/clusters/${id}/join-tokens/${tokenId}`, { key: keys.alice })).status, 204);
+    await assert.rejects(host.request('GET', `/api/v1/namespaces/kube-system/secrets/bootstrap-token-${tokenId}`), /404/);
+    assert.equal((await api('DELETE', `/v1/clusters/${id}/join-tokens/${tokenId}`, { key: keys.alice })).status, 404);
+
+    // Node hours: the metering loop counts the nodes of the "tenant".
+    const nodes = (await host.request<{ items: unknown[] }>('GET', '/api/v1/nodes')).items.length;
+    await replicas[0]!.app.meter.tick();
+    await sleep(1200);
+    const usage = await api('GET', `/v1/clusters/${id}/usage`, { key: keys.alice });
+    assert.ok(nodes === 0 || usage.body.usage.nodeHours > 0, JSON.stringify(usage.body));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await api('DELETE', `/v1/clusters/${id}`, { key: keys.alice });
+  }
 });
 
 test('the periodic tasks: metering closes usage of a cluster deleted behind the API, orphans and expired keys are collected', async () => {

@@ -1,0 +1,223 @@
+// External worker machines for the tenants: each is a network namespace with its own address (as a
+// separate machine would have, reaching the host only through its link), its own containerd and a
+// kubelet that the real `kubeadm join` configures. kubeadm writes to the fixed paths /etc/kubernetes
+// and /var/lib/kubelet, so one worker runs at a time on this machine.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, rm, rmdir, writeFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DaemonSet, waitFor, GiveUp } from './daemons.ts';
+import { run, tryRun } from './exec.ts';
+import { loadImages, helloImage, type ImageTarget } from './images.ts';
+import { log } from './log.ts';
+import { pauseImage, testbedConfig as c } from './config.ts';
+
+export interface Worker {
+  name: string;
+  netns: string;
+  /** The worker's own address; the host is at hostSideIP on the same link. */
+  ip: string;
+  hostSideIP: string;
+  dir: string;
+  containerdSocket: string;
+  /** cgroup parent of the worker's pods, apart from the host node's /kubepods. */
+  cgroupRoot: string;
+}
+
+const KUBEADM_PATHS = ['/etc/kubernetes', '/var/lib/kubelet'];
+const MARKER = '.kubeception-testbed-worker';
+
+export function workerFor(index: number): Worker {
+  const name = `w${index}`;
+  return {
+    name,
+    netns: `kctb-${name}`,
+    ip: `10.198.${index}.2`,
+    hostSideIP: `10.198.${index}.1`,
+    dir: join(c.stateDir, 'workers', name),
+    containerdSocket: join(c.runDir, 'workers', name, 'containerd.sock'),
+    cgroupRoot: `/kctb-${name}`,
+  };
+}
+
+const daemons = new DaemonSet(c.runDir, c.logDir);
+const inNetns = (w: Worker, cmd: string, args: string[]) => ({ command: 'ip', args: ['netns', 'exec', w.netns, cmd, ...args] });
+
+function containerdConfig(w: Worker): string {
+  const state = join(c.runDir, 'workers', w.name);
+  return `version = 2
+root = "${w.dir}/containerd"
+state = "${state}/containerd"
+[grpc]
+  address = "${w.containerdSocket}"
+[ttrpc]
+  address = "${w.containerdSocket}.ttrpc"
+[debug]
+  level = "warn"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "${pauseImage}"
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "${state}/runc"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "${c.bin.cni}"
+    conf_dir = "${w.dir}/cni/net.d"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${w.dir}/opt"
+`;
+}
+
+function cniConfig(w: Worker, podSubnet: string): string {
+  const gateway = podSubnet.replace(/\.0\/\d+$/, '.1');
+  return JSON.stringify({
+    cniVersion: '1.0.0',
+    name: `worker-${w.name}`,
+    plugins: [
+      {
+        // ipMasq: pod traffic leaving the machine carries the machine's address, as on a real node
+        type: 'bridge', bridge: `kcw${w.name.slice(1)}`, isGateway: true, ipMasq: true, hairpinMode: true,
+        ipam: { type: 'host-local', ranges: [[{ subnet: podSubnet, gateway }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(w.dir, 'cni', 'ipam') },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  }, null, 2);
+}
+
+function cgroupHierarchies(): string[] {
+  return readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h)).filter((p) => existsSync(join(p, 'cgroup.procs')));
+}
+
+/** Brings up the machine: network namespace and link, containerd, images. Nothing of Kubernetes yet. */
+export async function startWorker(w: Worker, podSubnet: string): Promise<void> {
+  if (!existsSync(`/run/netns/${w.netns}`)) {
+    await run('ip', ['netns', 'add', w.netns]);
+    await run('ip', ['link', 'add', `${w.netns}h`, 'type', 'veth', 'peer', 'name', `${w.netns}n`]);
+    await run('ip', ['link', 'set', `${w.netns}n`, 'netns', w.netns]);
+    await run('ip', ['-n', w.netns, 'link', 'set', `${w.netns}n`, 'name', 'eth0']);
+    await run('ip', ['addr', 'add', `${w.hostSideIP}/24`, 'dev', `${w.netns}h`]);
+    await run('ip', ['link', 'set', `${w.netns}h`, 'up']);
+    await run('ip', ['-n', w.netns, 'addr', 'add', `${w.ip}/24`, 'dev', 'eth0']);
+    await run('ip', ['-n', w.netns, 'link', 'set', 'eth0', 'up']);
+    await run('ip', ['-n', w.netns, 'link', 'set', 'lo', 'up']);
+    await run('ip', ['-n', w.netns, 'route', 'add', 'default', 'via', w.hostSideIP]);
+    await run('ip', ['netns', 'exec', w.netns, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    await tryRun('ip', ['netns', 'exec', w.netns, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1']);
+  }
+  for (const h of cgroupHierarchies()) await mkdir(join(h, w.cgroupRoot), { recursive: true });
+  await mkdir(join(w.dir, 'cni', 'net.d'), { recursive: true });
+  await mkdir(join(c.runDir, 'workers', w.name), { recursive: true });
+  await writeFile(join(w.dir, 'containerd.toml'), containerdConfig(w));
+  await writeFile(join(w.dir, 'cni', 'net.d', '10-worker.conflist'), cniConfig(w, podSubnet));
+  const containerd = `${w.name}-containerd`;
+  await daemons.start({ name: containerd, ...inNetns(w, 'containerd', [`--config=${join(w.dir, 'containerd.toml')}`]) });
+  await waitFor(`${containerd} to answer`, async () => {
+    if (!daemons.pid(containerd)) throw new GiveUp(`${containerd} exited:\n${await daemons.tail(containerd)}`);
+    return tryRun('ctr', ['--address', w.containerdSocket, 'version']);
+  }, 30_000);
+  const target: ImageTarget = { name: w.name, socket: w.containerdSocket };
+  const needed = new Set([pauseImage, helloImage, `registry.k8s.io/kube-proxy:${c.versions.kubernetes}`, `registry.k8s.io/coredns/coredns:${c.versions.coredns}`]);
+  await loadImages(c, target, (ref) => needed.has(ref));
+  log.info({ worker: w.name, ip: w.ip }, 'worker machine is up');
+}
+
+/** Flags this machine needs whatever the cluster's kubelet-config says: cgroup v1 and a cgroup parent of its own. */
+function machineKubeletFlags(w: Worker): string[] {
+  return ['--cgroup-driver=cgroupfs', '--fail-cgroupv1=false', '--fail-swap-on=false', `--cgroup-root=${w.cgroupRoot}`, `--node-ip=${w.ip}`];
+}
+
+function kubeadmKubeletFlags(): string[] {
+  const file = '/var/lib/kubelet/kubeadm-flags.env';
+  const m = /KUBELET_KUBEADM_ARGS="([^"]*)"/.exec(readFileSync(file, 'utf8'));
+  return m?.[1]?.split(/\s+/).filter(Boolean) ?? [];
+}
+
+/**
+ * Runs the real `kubeadm join` on the machine. kubeadm writes the kubelet's files and then waits for the
+ * kubelet's TLS bootstrap; with no systemd here, the machine starts the kubelet itself once kubeadm has
+ * written them, exactly as the kubelet unit of a kubeadm install would.
+ */
+export async function joinWorker(w: Worker, joinCommand: string): Promise<{ output: string }> {
+  for (const p of KUBEADM_PATHS) {
+    if (existsSync(p) && (await readdir(p)).length && !existsSync(join(p, MARKER))) {
+      throw new Error(`${p} exists and was not made by the test bed: refusing to let kubeadm write into it`);
+    }
+    await mkdir(p, { recursive: true });
+    await writeFile(join(p, MARKER), `${w.name}\n`);
+  }
+  const args = joinCommand.trim().split(/\s+/);
+  if (args[0] !== 'kubeadm' || args[1] !== 'join') throw new Error(`not a kubeadm join command: ${joinCommand}`);
+  const kubeadm = join(c.bin.kubernetes, 'kubeadm');
+  const fullArgs = ['netns', 'exec', w.netns, kubeadm, ...args.slice(1), `--node-name=${w.netns}`,
+    `--cri-socket=unix://${w.containerdSocket}`, '--ignore-preflight-errors=all', '--v=1'];
+  let output = '';
+  const child = spawn('ip', fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+  let code: number | undefined;
+  void exited.then((x) => (code = x));
+  await waitFor('kubeadm to write the kubelet configuration', async () => {
+    if (code !== undefined) throw new GiveUp(`kubeadm join exited ${code} before configuring the kubelet:\n${output}`);
+    return existsSync('/var/lib/kubelet/config.yaml') && existsSync('/var/lib/kubelet/kubeadm-flags.env') && existsSync('/etc/kubernetes/bootstrap-kubelet.conf');
+  }, 120_000);
+  await daemons.start({
+    name: `${w.name}-kubelet`,
+    ...inNetns(w, join(c.bin.kubernetes, 'kubelet'), [
+      '--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf', '--kubeconfig=/etc/kubernetes/kubelet.conf',
+      '--config=/var/lib/kubelet/config.yaml', ...kubeadmKubeletFlags(), ...machineKubeletFlags(w), '--v=1',
+    ]),
+  });
+  const result = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-1), 240_000))]);
+  if (result !== 0) throw new Error(`kubeadm join ${result === -1 ? 'timed out' : `exited ${result}`}:\n${output}\nkubelet:\n${await daemons.tail(`${w.name}-kubelet`)}`);
+  log.info({ worker: w.name }, 'kubeadm join succeeded');
+  return { output };
+}
+
+function mountsUnder(prefixes: string[]): string[] {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '');
+  return [...new Set(points.filter((p) => prefixes.some((x) => p.startsWith(x))))].sort((a, b) => b.length - a.length);
+}
+
+async function removeCgroup(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  for (const entry of await readdir(path, { withFileTypes: true })) if (entry.isDirectory()) await removeCgroup(join(path, entry.name));
+  await rmdir(path).catch(() => undefined);
+}
+
+/** Stops everything of the machine and removes its namespace, mounts, cgroups and kubeadm's files. */
+export async function removeWorker(w: Worker): Promise<void> {
+  await daemons.stop(`${w.name}-kubelet`);
+  if (daemons.pid(`${w.name}-containerd`)) {
+    const ctr = ['--address', w.containerdSocket, '-n', 'k8s.io'];
+    const { stdout } = await run('ctr', [...ctr, 'tasks', 'ls', '-q']).catch(() => ({ stdout: '' }));
+    for (const id of stdout.split('\n').filter(Boolean)) {
+      await tryRun('ctr', [...ctr, 'tasks', 'kill', '-a', '-s', 'SIGKILL', id]);
+      await tryRun('ctr', [...ctr, 'tasks', 'delete', '-f', id]);
+    }
+  }
+  await daemons.stop(`${w.name}-containerd`);
+  for (const point of mountsUnder([...KUBEADM_PATHS, w.dir, join(c.runDir, 'workers', w.name)])) {
+    if (!(await tryRun('umount', [point]))) await tryRun('umount', ['-l', point]);
+  }
+  if (existsSync(`/run/netns/${w.netns}`)) await tryRun('ip', ['netns', 'delete', w.netns]);
+  await tryRun('ip', ['link', 'delete', `${w.netns}h`]);
+  for (const h of cgroupHierarchies()) await removeCgroup(join(h, w.cgroupRoot));
+  for (const p of KUBEADM_PATHS) if (existsSync(join(p, MARKER))) await rm(p, { recursive: true, force: true });
+  await rm(w.dir, { recursive: true, force: true });
+  await rm(join(c.runDir, 'workers', w.name), { recursive: true, force: true });
+  log.info({ worker: w.name }, 'worker machine removed');
+}
+
+/** Every worker machine that has state on this host. */
+export function existingWorkers(): Worker[] {
+  const dir = join(c.stateDir, 'workers');
+  const names = existsSync(dir) ? readdirSync(dir) : [];
+  const fromNetns = existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => /^kctb-w\d+$/.test(n)).map((n) => n.slice(5)) : [];
+  return [...new Set([...names, ...fromNetns])].filter((n) => /^w\d+$/.test(n)).map((n) => workerFor(Number(n.slice(1))));
+}

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeClient } from './kube-client.ts';
+import { LeaderElector, microTime, type LeaseSpec } from './leader-election.ts';
+import { FakeApiServer } from './testing/fake-api-server.ts';
+
+const LEASES = '/apis/coordination.k8s.io/v1/leases';
+const timings = { leaseDurationMs: 2000, renewDeadlineMs: 1000, retryPeriodMs: 200 };
+let fake: FakeApiServer;
+let client: KubeClient;
+before(async () => {
+  fake = await FakeApiServer.start();
+  client = new KubeClient(fake.kubeConfig());
+});
+after(async () => {
+  await client.close();
+  await fake.close();
+});
+
+async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function lease(name: string): LeaseSpec {
+  return (fake.get(LEASES, 'ops', name)?.['spec'] ?? {}) as LeaseSpec;
+}
+
+function elector(name: string, identity: string, log: string[]) {
+  let signal: AbortSignal | undefined;
+  const e = new LeaderElector({
+    client,
+    namespace: 'ops',
+    name,
+    identity,
+    ...timings,
+    onStartedLeading: (s) => {
+      signal = s;
+      log.push(`${identity} started`);
+    },
+    onStoppedLeading: () => void log.push(`${identity} stopped`),
+  });
+  return { e, signal: () => signal };
+}
+
+test('microTime has exactly six fractional digits', () => {
+  assert.equal(microTime(new Date('2026-03-04T05:06:07.089Z')), '2026-03-04T05:06:07.089000Z');
+});
+
+test('only one of two candidates leads; the other takes over right after the leader releases', async () => {
+  const log: string[] = [];
+  const a = elector('release', 'a', log);
+  const b = elector('release', 'b', log);
+  const aRun = a.e.run();
+  await eventually(() => a.e.isLeader, 'a leading');
+  const bRun = b.e.run();
+  await sleep(600);
+  assert.equal(b.e.isLeader, false, 'b must wait while a renews');
+  const held = lease('release');
+  assert.equal(held.holderIdentity, 'a');
+  assert.equal(held.leaseDurationSeconds, 2);
+  assert.match(held.renewTime!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/, 'MicroTime');
+  assert.match(held.acquireTime!, /\.\d{6}Z$/);
+  assert.ok(Date.parse(held.renewTime!) > Date.parse(held.acquireTime!), 'renewed since acquired');
+
+  const released = performance.now();
+  await a.e.stop();
+  await aRun;
+  assert.equal(a.signal()!.aborted, true, 'the leader signal is aborted');
+  assert.equal(a.e.isLeader, false);
+  await eventually(() => b.e.isLeader, 'b leading');
+  // No wait for expiry (2 s): a released the lease, so b takes it on its next retry.
+  assert.ok(performance.now() - released < 1500, `took over after ${Math.round(performance.now() - released)} ms`);
+  assert.equal(lease('release').holderIdentity, 'b');
+  assert.equal(lease('release').leaseTransitions, 1, 'created by a with 0 transitions, one hand-over to b');
+  await b.e.stop();
+  await bRun;
+  assert.deepEqual(log, ['a started', 'a stopped', 'b started', 'b stopped']);
+  assert.equal(lease('release').holderIdentity, '');
+});
+
+test('a leader that cannot renew steps down after the renew deadline; the lease is taken after it expires', async () => {
+  const log: string[] = [];
+  const a = elector('crash', 'a', log);
+  const b = elector('crash', 'b', log);
+  const aRun = a.e.run();
+  await eventually(() => a.e.isLeader, 'a leading');
+  const bRun = b.e.run();
+  await sleep(300);
+  // From now on every renew by a fails, like a replica cut off from the API server. (Requests carry no
+  // identity, so a's GETs cannot be told from b's; failing a's writes is enough.)
+  fake.failNext(1000, 500, (r) => r.path.endsWith('/leases/crash') && (r.body as { spec?: LeaseSpec } | undefined)?.spec?.holderIdentity === 'a');
+  const cut = performance.now();
+  await aRun; // run() returns once leadership is lost
+  const steppedDown = performance.now() - cut;
+  assert.ok(steppedDown >= 700 && steppedDown < 2000, `a stepped down after ${Math.round(steppedDown)} ms (renew deadline 1 s)`);
+  assert.deepEqual(log, ['a started', 'a stopped']);
+  await eventually(() => b.e.isLeader, 'b leading', 5000);
+  // b may only take over once the lease has not changed for a lease duration (2 s) on b's clock.
+  assert.ok(performance.now() - cut >= 1900, `b took over ${Math.round(performance.now() - cut)} ms after a's last renew`);
+  await b.e.stop();
+  await bRun;
+});
+
+test('timings are checked like client-go', () => {
+  const base = { client, namespace: 'ops', name: 'x', identity: 'i', onStartedLeading: () => {} };
+  assert.throws(() => new LeaderElector({ ...base, leaseDurationMs: 10_000, renewDeadlineMs: 10_000 }), /greater than renewDeadlineMs/);
+  assert.throws(() => new LeaderElector({ ...base, renewDeadlineMs: 2_000, retryPeriodMs: 2_000 }), /1.2 x retryPeriodMs/);
+  assert.throws(() => new LeaderElector({ ...base, leaseDurationMs: 15_500 }), /whole seconds/);
+  assert.throws(() => new LeaderElector({ ...base, identity: '' }), /identity/);
+  assert.equal(new LeaderElector({ ...base, identity: undefined }).identity.length > 0, true);
+});

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { countPhases, createMetrics, recordReconcile, setTenantPhases, startHealthServer } from './metrics.ts';
+import { WorkQueue } from './work-queue.ts';
+
+test('reconcile, queue and tenant metrics appear in the exposition', async () => {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const queue = new WorkQueue({ name: 'tenants' });
+  metrics.observeQueue(queue);
+  queue.add('a');
+  queue.add('b');
+  queue.addAfter('c', 60_000);
+  await queue.get();
+
+  const record = recordReconcile(metrics, 'tenantcontrolplane');
+  record({ key: 'a', durationMs: 120 });
+  record({ key: 'a', durationMs: 30, error: new Error('x'), retryInMs: 5 });
+  setTenantPhases(metrics, countPhases([{ status: { phase: 'Ready' } }, { status: { phase: 'Ready' } }, {}]));
+
+  const text = await metrics.registry.metrics();
+  assert.match(text, /kubeception_workqueue_depth\{queue="tenants"\} 1/);
+  assert.match(text, /kubeception_workqueue_in_flight\{queue="tenants"\} 1/);
+  assert.match(text, /kubeception_workqueue_delayed\{queue="tenants"\} 1/);
+  assert.match(text, /kubeception_reconcile_errors_total\{controller="tenantcontrolplane"\} 1/);
+  assert.match(text, /kubeception_reconcile_duration_seconds_count\{controller="tenantcontrolplane",result="success"\} 1/);
+  assert.match(text, /kubeception_reconcile_duration_seconds_sum\{controller="tenantcontrolplane",result="error"\} 0.03/);
+  assert.match(text, /kubeception_tenants\{phase="Ready"\} 2/);
+  assert.match(text, /kubeception_tenants\{phase="Provisioning"\} 1/);
+  assert.match(text, /kubeception_tenants\{phase="Failed"\} 0/);
+
+  // A phase that empties drops to 0 instead of keeping its last value.
+  setTenantPhases(metrics, { Deleting: 1 });
+  const later = await metrics.registry.metrics();
+  assert.match(later, /kubeception_tenants\{phase="Ready"\} 0/);
+  assert.match(later, /kubeception_tenants\{phase="Deleting"\} 1/);
+  queue.done('a');
+  await queue.shutDown();
+});
+
+test('health server answers /metrics, /healthz, /readyz and 404', async () => {
+  const metrics = createMetrics();
+  let ready = false;
+  const server = await startHealthServer({ registry: metrics.registry, port: 0, host: '127.0.0.1', ready: () => ready });
+  const base = `http://127.0.0.1:${server.port}`;
+  try {
+    const m = await fetch(`${base}/metrics`);
+    assert.equal(m.status, 200);
+    assert.match(m.headers.get('content-type')!, /text\/plain/);
+    const body = await m.text();
+    assert.match(body, /process_cpu_user_seconds_total/, 'default process metrics');
+    assert.match(body, /kubeception_tenants/);
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    assert.equal((await fetch(`${base}/readyz`)).status, 503);
+    ready = true;
+    assert.equal((await fetch(`${base}/readyz`)).status, 200);
+    assert.equal((await fetch(`${base}/nope`)).status, 404);
+    assert.equal((await fetch(`${base}/metrics`, { method: 'POST' })).status, 405);
+  } finally {
+    await server.close();
+  }
+});
