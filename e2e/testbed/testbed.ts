@@ -69,6 +69,12 @@ export async function ensureBinaries(): Promise<void> {
   });
 }
 
+/** Writes only when the content differs: kube-proxy exits when its config file is touched. */
+async function writeIfChanged(file: string, content: string): Promise<void> {
+  const current = await readFile(file, 'utf8').catch(() => undefined);
+  if (current !== content) await writeFile(file, content);
+}
+
 async function writeConfigFiles(): Promise<void> {
   await mkdir(join(c.stateDir, 'containerd', 'cni', 'net.d'), { recursive: true });
   await mkdir(c.volumesDir, { recursive: true });
@@ -79,11 +85,11 @@ async function writeConfigFiles(): Promise<void> {
     const target = file.startsWith('kube') ? `https://${c.hostIP}:${c.apiserverPort}` : server;
     await writeKubeconfig(join(c.stateDir, file), { server: target, pkiDir: c.pkiDir, cert, user });
   }
-  await writeFile(join(c.stateDir, 'containerd', 'config.toml'), comp.containerdConfig(c));
-  await writeFile(join(c.stateDir, 'containerd', 'cni', 'net.d', '10-testbed.conflist'), comp.cniConfig(c));
-  await writeFile(join(c.stateDir, 'kubelet.yaml'), comp.kubeletConfig(c));
-  await writeFile(join(c.stateDir, 'kube-proxy.yaml'), comp.kubeProxyConfig(c));
-  await writeFile(join(c.stateDir, 'Corefile'), comp.corefile(c));
+  await writeIfChanged(join(c.stateDir, 'containerd', 'config.toml'), comp.containerdConfig(c));
+  await writeIfChanged(join(c.stateDir, 'containerd', 'cni', 'net.d', '10-testbed.conflist'), comp.cniConfig(c));
+  await writeIfChanged(join(c.stateDir, 'kubelet.yaml'), comp.kubeletConfig(c));
+  await writeIfChanged(join(c.stateDir, 'kube-proxy.yaml'), comp.kubeProxyConfig(c));
+  await writeIfChanged(join(c.stateDir, 'Corefile'), comp.corefile(c));
 }
 
 async function startAndWait(spec: DaemonSpec, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {

@@ -114,18 +114,26 @@ async function markReady(id: string, endpoint = 'https://10.0.0.5:31443'): Promi
   });
 }
 
-/** Everything the API could change in the host, as names and resourceVersions. */
+/**
+ * Everything the API could change in the host. For tcps: what the API writes (spec via generation,
+ * labels, annotations), not status, which an operator, if one runs, keeps updating; for the API's own
+ * ConfigMaps and Secrets: their resourceVersions. Objects already being deleted are left out: they
+ * vanish on their own, and an object the API deletes still shows, as one that went missing.
+ */
 async function hostState(): Promise<string> {
   const tcps = await host.request<{ items: any[] }>('GET', `${TCP_BASE}/tenantcontrolplanes`);
   const namespaces = await host.request<{ items: any[] }>('GET', '/api/v1/namespaces');
   const configMaps = await host.request<{ items: any[] }>('GET', `/api/v1/namespaces/${stateNamespace}/configmaps`);
   const secrets = await host.request<{ items: any[] }>('GET', `/api/v1/namespaces/${stateNamespace}/secrets`);
-  const line = (o: any) => `${o.metadata.namespace ?? ''}/${o.metadata.name}@${o.metadata.resourceVersion}${o.metadata.deletionTimestamp ? '(deleting)' : ''}`;
+  const name = (o: any) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  const live = (o: any) => o.metadata.deletionTimestamp === undefined;
   return [
-    ...tcps.items.filter((o) => o.metadata.namespace.startsWith(PREFIX)).map((o) => `tcp ${line(o)}`),
-    ...namespaces.items.filter((o) => o.metadata.name.startsWith(PREFIX)).map((o) => `ns ${line(o)}`),
-    ...configMaps.items.map((o) => `cm ${line(o)}`),
-    ...secrets.items.map((o) => `secret ${line(o)}`),
+    ...tcps.items
+      .filter((o) => live(o) && o.metadata.namespace.startsWith(PREFIX))
+      .map((o) => `tcp ${name(o)} generation=${o.metadata.generation} ${JSON.stringify(o.metadata.labels)} ${JSON.stringify(o.metadata.annotations)}`),
+    ...namespaces.items.filter((o) => live(o) && o.metadata.name.startsWith(PREFIX)).map((o) => `ns ${name(o)}`),
+    ...configMaps.items.filter(live).map((o) => `cm ${name(o)}@${o.metadata.resourceVersion}`),
+    ...secrets.items.filter(live).map((o) => `secret ${name(o)}@${o.metadata.resourceVersion}`),
   ]
     .sort()
     .join('\n');
