@@ -7,7 +7,7 @@ import { parse } from 'yaml';
 import { Ajv } from 'ajv';
 import { SUPPORTED_VERSIONS } from '../crds/schema/versions.ts';
 import { buildApp } from './app.ts';
-import { validateWithCrd } from './tcp-validation.ts';
+import { InvalidTenantControlPlaneError, validateWithCrd } from './tcp-validation.ts';
 import { memoryWorld, readyStatus, testKey } from './testing.ts';
 
 async function setup() {
@@ -256,4 +256,22 @@ test('versions come from the CRD list, newest first', async () => {
   const body = (await reader('GET', '/v1/versions')).json();
   assert.deepEqual(body.versions.map((v: { version: string }) => v.version), [...SUPPORTED_VERSIONS].reverse());
   assert.equal(body.default, SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.length - 1]);
+});
+
+test("an update the CRD's rules refuse is a 422 with the CRD's message, and nothing is written", async () => {
+  const world = memoryWorld({
+    validateTcp: (tcp, previous) => {
+      if (previous !== undefined) throw new InvalidTenantControlPlaneError(tcp.metadata.name, 'spec.controlPlane.replicas: stand-in rule');
+    },
+  });
+  world.auth.add(testKey('alice'), { account: 'alice', scopes: ['read', 'write'], groups: [] });
+  const app = await buildApp(world.deps);
+  const headers = { authorization: `Bearer ${testKey('alice')}` };
+  const id = (await app.inject({ method: 'POST', url: '/v1/clusters', headers, payload: { name: 'x' } })).json().id;
+  const before = await world.clusters.get(id);
+  const refused = await app.inject({ method: 'PATCH', url: `/v1/clusters/${id}`, headers, payload: { size: 'large' } });
+  assert.equal(refused.statusCode, 422);
+  assert.equal(refused.json().type, 'https://kubeception.io/problems/refused-by-crd');
+  assert.match(refused.json().detail, /stand-in rule/);
+  assert.equal(await world.clusters.get(id), before);
 });

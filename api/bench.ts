@@ -5,10 +5,11 @@
 //
 // Stores: in memory by default (measures the API itself: auth, rate limit, validation,
 // serialisation); with `kubeConfig`, the real host API server (one shared namespace, so N clusters
-// are N objects). Do not point the host mode at a cluster with a running operator: it would start
-// provisioning every benchmark cluster.
+// are N objects). The host mode refuses to run where an operator seems to run (it would start
+// provisioning every benchmark cluster) unless forced.
 //
-//   node api/bench.ts [--clusters 500] [--seconds 5] [--concurrency 16] [--transport http|inject] [--kubeconfig <path>]
+//   node api/bench.ts [--clusters 500] [--seconds 5] [--concurrency 16] [--transport http|inject]
+//                     [--kubeconfig <path> [--no-cache] [--force]]
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -16,8 +17,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { ClusterStore } from './cluster-store.ts';
 import { hostDependencies } from './host/index.ts';
-import { loadHostKubeConfig } from './host/kube.ts';
-import { buildTenantControlPlane, newClusterId } from './tcp.ts';
+import { KubeClient, loadHostKubeConfig } from './host/kube.ts';
+import { buildTenantControlPlane, newClusterId, TCP_GROUP, TCP_PLURAL, TCP_VERSION, type TenantControlPlane } from './tcp.ts';
 import { memoryWorld, testKey } from './testing.ts';
 import { MemoryAuthStore } from './auth.ts';
 import { SIZES } from './types.ts';
@@ -31,6 +32,8 @@ export interface ApiBenchOptions {
   kubeConfig?: KubeConfig;
   /** With kubeConfig: serve reads from the watch-fed cache (default) or from the host API server every time. */
   cache?: boolean;
+  /** With kubeConfig: run even though an operator seems to be running (it would provision every cluster). */
+  force?: boolean;
   log?: (line: string) => void;
 }
 
@@ -109,6 +112,21 @@ async function seed(store: ClusterStore, count: number, concurrency: number): Pr
   return ids;
 }
 
+/** An operator adds its finalizer to every tcp it sees: with one running, N benchmark clusters become N real ones. */
+async function refuseWithOperator(client: KubeClient): Promise<void> {
+  try {
+    const tcps = await client.request<{ items: TenantControlPlane[] }>('GET', `/apis/${TCP_GROUP}/${TCP_VERSION}/${TCP_PLURAL}`, { query: { limit: 500 } });
+    const managed = tcps.items.filter((tcp) => (tcp.metadata.finalizers ?? []).some((f) => f.startsWith('kubeception.io/')));
+    if (managed.length > 0) {
+      throw new Error(
+        `an operator seems to be running in this cluster (${managed.length} TenantControlPlanes carry its finalizer): it would provision every benchmark cluster; stop it or pass force`,
+      );
+    }
+  } finally {
+    await client.close();
+  }
+}
+
 export async function runApiBenchmark(options: ApiBenchOptions = {}): Promise<ApiBenchResult> {
   const count = options.clusters ?? 500;
   const durationMs = options.durationMs ?? 5000;
@@ -129,6 +147,7 @@ export async function runApiBenchmark(options: ApiBenchOptions = {}): Promise<Ap
     store = world.clusters;
   } else {
     const namespace = `kubeception-bench-${randomBytes(3).toString('hex')}`;
+    if (!options.force) await refuseWithOperator(new KubeClient(options.kubeConfig));
     const deps = hostDependencies({ kubeConfig: options.kubeConfig, namespace, layout: { kind: 'shared', namespace }, cache: options.cache ?? true });
     await deps.client.request('POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } } });
     await deps.start();
@@ -180,6 +199,7 @@ if (import.meta.main) {
       transport: { type: 'string', default: 'http' },
       kubeconfig: { type: 'string' },
       'no-cache': { type: 'boolean' },
+      force: { type: 'boolean' },
     },
   });
   if (values.transport !== 'http' && values.transport !== 'inject') throw new Error('--transport must be http or inject');
@@ -188,7 +208,7 @@ if (import.meta.main) {
     durationMs: Number(values.seconds) * 1000,
     concurrency: Number(values.concurrency),
     transport: values.transport,
-    ...(values.kubeconfig === undefined ? {} : { kubeConfig: loadHostKubeConfig(values.kubeconfig), cache: !values['no-cache'] }),
+    ...(values.kubeconfig === undefined ? {} : { kubeConfig: loadHostKubeConfig(values.kubeconfig), cache: !values['no-cache'], force: values.force ?? false }),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Meter } from './metering.ts';
+import { Meter, PeriodicTasks } from './metering.ts';
 import { buildTenantControlPlane } from './tcp.ts';
 import { ManualClock, memoryWorld, MemoryTenantAccess, readyStatus } from './testing.ts';
 import { closeRecord, clusterUsage, observe, parseUsageRecord, prune, usageReport, type ClusterObservation } from './usage.ts';
@@ -94,4 +94,22 @@ test('the metering loop records clusters, node counts, resizes and out-of-band d
   const report = usageReport('acme', (await world.ledger.read('acme')).values(), t0, at(10));
   assert.deepEqual(report.totals, { controlPlaneHours: { small: 2, medium: 1, large: 0, total: 3 }, nodeHours: 4 });
   assert.equal(report.clusters[0]?.deletedAt, at(3).toISOString());
+});
+
+test('periodic tasks run in order; a failing task does not stop the others', async () => {
+  const ran: string[] = [];
+  const tasks = new PeriodicTasks({
+    intervalMs: 60_000,
+    tasks: [
+      { name: 'a', run: async () => void ran.push('a') },
+      { name: 'broken', run: async () => { ran.push('broken'); throw new Error('host down'); } },
+      { name: 'c', run: async () => void ran.push('c') },
+    ],
+  });
+  await tasks.runOnce();
+  assert.deepEqual(ran, ['a', 'broken', 'c']);
+  tasks.start(); // first pass at once, then every interval
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await tasks.stop();
+  assert.deepEqual(ran.slice(3), ['a', 'broken', 'c']);
 });

@@ -59,7 +59,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop: () =>
           imageRegistry: config.imageRegistry,
           imagePullPolicy: config.imagePullPolicy,
           nodeAddress: config.nodeAddress ? async () => config.nodeAddress : firstNodeAddress(client),
-          bootstrapTenant: tenantBootstrapper({ logger, imageRegistry: config.imageRegistry }),
+          bootstrapTenant: tenantBootstrapper({ logger, imageRegistry: config.imageRegistry, imagePullPolicy: config.imagePullPolicy }),
         },
       });
       await controller.start();

@@ -32,6 +32,8 @@ import {
   type Phase,
   type TenantControlPlane,
 } from '../tcp.ts';
+import { controlPlaneFor } from '../sizes.ts';
+import { InvalidTenantControlPlaneError, type TcpValidator } from '../tcp-validation.ts';
 import type { Clock, Size } from '../types.ts';
 
 export interface ClusterRouteOptions {
@@ -40,7 +42,7 @@ export interface ClusterRouteOptions {
   meter: Meter;
   clock: Clock;
   /** Checks a tcp before it is sent (the CRD's own schema); throws a message on violation. */
-  validateTcp?: (tcp: TenantControlPlane) => void;
+  validateTcp?: TcpValidator;
   newId?: () => string;
 }
 
@@ -255,6 +257,17 @@ export async function clusterRoutes(app: FastifyInstance, options: ClusterRouteO
         const size = body.size !== undefined && body.size !== view.size ? body.size : undefined;
         const version = body.version !== undefined && body.version !== tcp.spec.version ? body.version : undefined;
         const patch = updatePatch({ size, version }, tcp.metadata.resourceVersion);
+        if ((size !== undefined || version !== undefined) && options.validateTcp !== undefined) {
+          const spec = { ...tcp.spec, ...(patch.spec as Record<string, unknown>) } as TenantControlPlane['spec'];
+          if (size !== undefined) spec.controlPlane = { ...tcp.spec.controlPlane, ...controlPlaneFor(size) };
+          try {
+            options.validateTcp({ ...tcp, spec }, tcp);
+          } catch (error) {
+            // The CRD's transition rules (e.g. a version that left the supported list) speak here.
+            if (error instanceof InvalidTenantControlPlaneError) throw problems.unprocessable('refused-by-crd', error.message);
+            throw error;
+          }
+        }
         if (body.name !== undefined) {
           (patch.metadata as Record<string, unknown>).annotations = { [ANNOTATION_DISPLAY_NAME]: body.name };
         }

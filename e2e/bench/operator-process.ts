@@ -84,6 +84,7 @@ export class OperatorProcess {
   waitForLog(what: string, match: (line: LogLine) => boolean, timeoutMs = 60_000): Promise<LogLine> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`operator process: no log line "${what}" within ${timeoutMs} ms; last lines:\n${this.recent.join('\n')}`)), timeoutMs);
+      timer.unref();
       const waiter = {
         match,
         resolve: (line: LogLine) => {

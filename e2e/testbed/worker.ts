@@ -1,7 +1,8 @@
 // External worker machines for the tenants: each is a network namespace with its own address (as a
-// separate machine would have, reaching the host only through its link), its own containerd and a
-// kubelet that the real `kubeadm join` configures. kubeadm writes to the fixed paths /etc/kubernetes
-// and /var/lib/kubelet, so one worker runs at a time on this machine.
+// separate machine would have, reaching the host only through its link) and a mount namespace of its
+// own, in which /etc/kubernetes and /var/lib/kubelet are the machine's folders: the real `kubeadm join`
+// writes there, the machine's containerd and kubelet run there, and nothing collides with the host
+// node's kubelet (which also uses fixed paths under /var/lib/kubelet).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rm, rmdir, writeFile, readdir } from 'node:fs/promises';
@@ -24,8 +25,8 @@ export interface Worker {
   cgroupRoot: string;
 }
 
-const KUBEADM_PATHS = ['/etc/kubernetes', '/var/lib/kubelet'];
-const MARKER = '.kubeception-testbed-worker';
+/** Fixed paths kubeadm and kubelet use -> the machine's own folder for them. */
+const MACHINE_PATHS = { '/etc/kubernetes': 'etc-kubernetes', '/var/lib/kubelet': 'var-lib-kubelet' } as const;
 
 export function workerFor(index: number): Worker {
   const name = `w${index}`;
@@ -41,7 +42,19 @@ export function workerFor(index: number): Worker {
 }
 
 const daemons = new DaemonSet(c.runDir, c.logDir);
-const inNetns = (w: Worker, cmd: string, args: string[]) => ({ command: 'ip', args: ['netns', 'exec', w.netns, cmd, ...args] });
+
+/** The machine's mount namespace is held by a process of its own; everything of the machine enters it. */
+function machinePid(w: Worker): number {
+  const pid = daemons.pid(`${w.name}-machine`);
+  if (!pid) throw new Error(`worker ${w.name} is not running`);
+  return pid;
+}
+
+const inMachine = (w: Worker, cmd: string, args: string[]) => ({
+  command: 'nsenter',
+  args: ['--target', String(machinePid(w)), '--mount', `--net=/run/netns/${w.netns}`, '--', cmd, ...args],
+});
+const machinePath = (w: Worker, path: keyof typeof MACHINE_PATHS, ...rest: string[]) => join(w.dir, MACHINE_PATHS[path], ...rest);
 
 function containerdConfig(w: Worker): string {
   const state = join(c.runDir, 'workers', w.name);
@@ -110,12 +123,24 @@ export async function startWorker(w: Worker, podSubnet: string): Promise<void> {
     await tryRun('ip', ['netns', 'exec', w.netns, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1']);
   }
   for (const h of cgroupHierarchies()) await mkdir(join(h, w.cgroupRoot), { recursive: true });
+  if (!daemons.pid(`${w.name}-machine`)) {
+    await daemons.start({ name: `${w.name}-machine`, command: 'unshare', args: ['--mount', '--propagation', 'private', 'sleep', 'infinity'] });
+    await waitFor(`${w.name} mount namespace`, async () => {
+      const pid = machinePid(w);
+      return (await run('readlink', [`/proc/${pid}/ns/mnt`])).stdout !== (await run('readlink', ['/proc/self/ns/mnt'])).stdout;
+    }, 5000, 50);
+    for (const [path, dir] of Object.entries(MACHINE_PATHS)) {
+      await mkdir(path, { recursive: true }); // the mount point, empty on the host
+      await mkdir(join(w.dir, dir), { recursive: true });
+      await run('nsenter', ['--target', String(machinePid(w)), '--mount', '--', 'mount', '--bind', join(w.dir, dir), path]);
+    }
+  }
   await mkdir(join(w.dir, 'cni', 'net.d'), { recursive: true });
   await mkdir(join(c.runDir, 'workers', w.name), { recursive: true });
   await writeFile(join(w.dir, 'containerd.toml'), containerdConfig(w));
   await writeFile(join(w.dir, 'cni', 'net.d', '10-worker.conflist'), cniConfig(w, podSubnet));
   const containerd = `${w.name}-containerd`;
-  await daemons.start({ name: containerd, ...inNetns(w, 'containerd', [`--config=${join(w.dir, 'containerd.toml')}`]) });
+  await daemons.start({ name: containerd, ...inMachine(w, 'containerd', [`--config=${join(w.dir, 'containerd.toml')}`]) });
   await waitFor(`${containerd} to answer`, async () => {
     if (!daemons.pid(containerd)) throw new GiveUp(`${containerd} exited:\n${await daemons.tail(containerd)}`);
     return tryRun('ctr', ['--address', w.containerdSocket, 'version']);
@@ -131,8 +156,8 @@ function machineKubeletFlags(w: Worker): string[] {
   return ['--cgroup-driver=cgroupfs', '--fail-cgroupv1=false', '--fail-swap-on=false', `--cgroup-root=${w.cgroupRoot}`, `--node-ip=${w.ip}`];
 }
 
-function kubeadmKubeletFlags(): string[] {
-  const file = '/var/lib/kubelet/kubeadm-flags.env';
+function kubeadmKubeletFlags(w: Worker): string[] {
+  const file = machinePath(w, '/var/lib/kubelet', 'kubeadm-flags.env');
   const m = /KUBELET_KUBEADM_ARGS="([^"]*)"/.exec(readFileSync(file, 'utf8'));
   return m?.[1]?.split(/\s+/).filter(Boolean) ?? [];
 }
@@ -143,20 +168,13 @@ function kubeadmKubeletFlags(): string[] {
  * written them, exactly as the kubelet unit of a kubeadm install would.
  */
 export async function joinWorker(w: Worker, joinCommand: string): Promise<{ output: string }> {
-  for (const p of KUBEADM_PATHS) {
-    if (existsSync(p) && (await readdir(p)).length && !existsSync(join(p, MARKER))) {
-      throw new Error(`${p} exists and was not made by the test bed: refusing to let kubeadm write into it`);
-    }
-    await mkdir(p, { recursive: true });
-    await writeFile(join(p, MARKER), `${w.name}\n`);
-  }
   const args = joinCommand.trim().split(/\s+/);
   if (args[0] !== 'kubeadm' || args[1] !== 'join') throw new Error(`not a kubeadm join command: ${joinCommand}`);
   const kubeadm = join(c.bin.kubernetes, 'kubeadm');
-  const fullArgs = ['netns', 'exec', w.netns, kubeadm, ...args.slice(1), `--node-name=${w.netns}`,
-    `--cri-socket=unix://${w.containerdSocket}`, '--ignore-preflight-errors=all', '--v=1'];
+  const { command, args: fullArgs } = inMachine(w, kubeadm, [...args.slice(1), `--node-name=${w.netns}`,
+    `--cri-socket=unix://${w.containerdSocket}`, '--ignore-preflight-errors=all', '--v=1']);
   let output = '';
-  const child = spawn('ip', fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
@@ -164,13 +182,14 @@ export async function joinWorker(w: Worker, joinCommand: string): Promise<{ outp
   void exited.then((x) => (code = x));
   await waitFor('kubeadm to write the kubelet configuration', async () => {
     if (code !== undefined) throw new GiveUp(`kubeadm join exited ${code} before configuring the kubelet:\n${output}`);
-    return existsSync('/var/lib/kubelet/config.yaml') && existsSync('/var/lib/kubelet/kubeadm-flags.env') && existsSync('/etc/kubernetes/bootstrap-kubelet.conf');
+    return existsSync(machinePath(w, '/var/lib/kubelet', 'config.yaml')) && existsSync(machinePath(w, '/var/lib/kubelet', 'kubeadm-flags.env'))
+      && existsSync(machinePath(w, '/etc/kubernetes', 'bootstrap-kubelet.conf'));
   }, 120_000);
   await daemons.start({
     name: `${w.name}-kubelet`,
-    ...inNetns(w, join(c.bin.kubernetes, 'kubelet'), [
+    ...inMachine(w, join(c.bin.kubernetes, 'kubelet'), [
       '--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf', '--kubeconfig=/etc/kubernetes/kubelet.conf',
-      '--config=/var/lib/kubelet/config.yaml', ...kubeadmKubeletFlags(), ...machineKubeletFlags(w), '--v=1',
+      '--config=/var/lib/kubelet/config.yaml', ...kubeadmKubeletFlags(w), ...machineKubeletFlags(w), '--v=1',
     ]),
   });
   const result = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-1), 240_000))]);
@@ -202,13 +221,15 @@ export async function removeWorker(w: Worker): Promise<void> {
     }
   }
   await daemons.stop(`${w.name}-containerd`);
-  for (const point of mountsUnder([...KUBEADM_PATHS, w.dir, join(c.runDir, 'workers', w.name)])) {
+  await daemons.stop(`${w.name}-machine`); // its mount namespace, and every mount in it, goes with it
+  for (const point of mountsUnder([w.dir, join(c.runDir, 'workers', w.name)])) {
     if (!(await tryRun('umount', [point]))) await tryRun('umount', ['-l', point]);
   }
   if (existsSync(`/run/netns/${w.netns}`)) await tryRun('ip', ['netns', 'delete', w.netns]);
   await tryRun('ip', ['link', 'delete', `${w.netns}h`]);
   for (const h of cgroupHierarchies()) await removeCgroup(join(h, w.cgroupRoot));
-  for (const p of KUBEADM_PATHS) if (existsSync(join(p, MARKER))) await rm(p, { recursive: true, force: true });
+  // the empty mount point the test bed made on the host
+  if (existsSync('/etc/kubernetes') && (await readdir('/etc/kubernetes')).length === 0) await rmdir('/etc/kubernetes');
   await rm(w.dir, { recursive: true, force: true });
   await rm(join(c.runDir, 'workers', w.name), { recursive: true, force: true });
   log.info({ worker: w.name }, 'worker machine removed');

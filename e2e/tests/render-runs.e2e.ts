@@ -79,8 +79,14 @@ for (const shape of shapes) test(`a rendered tenant control plane (${shape.etcd}
     },
   });
   t.after(async () => {
-    if (process.env.KUBECEPTION_KEEP_TEST_NAMESPACES) return;
-    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    if (!process.env.KUBECEPTION_KEEP_TEST_NAMESPACES) {
+      // An operator watching all namespaces of the shared test bed may have put its finalizer on our
+      // TenantControlPlane; no operator owns this one, so drop it or the namespace never goes away.
+      await client
+        .request('PATCH', TCP_PATH(namespace, 'demo'), { body: { metadata: { finalizers: null } }, contentType: 'application/merge-patch+json' })
+        .catch(() => undefined);
+      await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    }
     await client.close();
   });
 
@@ -97,8 +103,17 @@ for (const shape of shapes) test(`a rendered tenant control plane (${shape.etcd}
         spec: {
           version: testbedConfig.versions.kubernetes,
           networkProfile: { serviceType: 'NodePort' },
-          etcd: { replicas: shape.etcd },
-          controlPlane: { replicas: shape.controlPlane },
+          // Token requests: the test bed is one 2-core node shared with other tests; this checks
+          // that the manifests work, not how they are sized.
+          etcd: { replicas: shape.etcd, resources: { requests: { cpu: '10m', memory: '64Mi' } } },
+          controlPlane: {
+            replicas: shape.controlPlane,
+            resources: {
+              apiServer: { requests: { cpu: '10m', memory: '64Mi' } },
+              controllerManager: { requests: { cpu: '10m', memory: '32Mi' } },
+              scheduler: { requests: { cpu: '10m', memory: '32Mi' } },
+            },
+          },
         },
       },
     }), 30_000);
@@ -148,7 +163,7 @@ for (const shape of shapes) test(`a rendered tenant control plane (${shape.etcd}
     return pods.items
       .map((p) => `${p.metadata!.name}: ${p.status?.phase} ${(p.status?.containerStatuses ?? [])
         .map((c) => `${c.name}=${c.ready ? 'ready' : JSON.stringify(c.state?.waiting ?? c.state?.terminated ?? c.lastState?.terminated ?? {})}/${c.restartCount}`)
-        .join(',')}`)
+        .join(',')}${p.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status !== 'True')?.message ?? ''}`)
       .join('; ');
   };
   try {

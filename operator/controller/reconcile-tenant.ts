@@ -18,7 +18,7 @@ export interface ReconcilerOptions {
   /** Address of the host's nodes for NodePort tenants without spec.networkProfile.address. */
   nodeAddress?: () => Promise<string | undefined>;
   /** Work inside the tenant once its API server serves (RBAC, cluster-info, addons); see operator/tenant. */
-  bootstrapTenant?: (tcp: TenantControlPlane, ctx: { endpoint: string; secrets: Map<string, Record<string, string>>; signal: AbortSignal }) => Promise<{ ok: boolean; reason: string; message: string }>;
+  bootstrapTenant?: (tcp: TenantControlPlane, ctx: { endpoint: string; secrets: Map<string, Record<string, string>>; signal: AbortSignal }) => Promise<NonNullable<Observed['tenant']>>;
 }
 
 export interface ReconcilerDeps {
@@ -184,7 +184,8 @@ export class TenantReconciler {
       log.info({ phase: status.phase, from: previousPhase }, 'phase changed');
     }
     // Until everything is ready, look again soon even without an event (the tenant's own API, a LB address).
-    return status.phase === 'Ready' ? { requeueAfterMs: 5 * 60_000 } : { requeueAfterMs: plan.status === 'alarm' ? 60_000 : 2_000 };
+    // Ready tenants are looked at every 30 s: the bootstrap step approves new kubelets' serving certificates.
+    return status.phase === 'Ready' ? { requeueAfterMs: 30_000 } : { requeueAfterMs: plan.status === 'alarm' ? 60_000 : 2_000 };
   }
 
   /** Children go with the tcp by owner references; the finalizer only marks the phase and releases. */

@@ -18,10 +18,12 @@ export interface Observed {
   controlPlane: WorkloadState;
   endpoint?: string;
   /** Result of the work inside the tenant, once its API server serves. */
-  tenant?: { ok: boolean; reason: string; message: string };
+  tenant?: { ok: boolean; reason: string; message: string; conditions?: ConditionInput[] };
   /** The tenant is being deleted. */
   deleting?: boolean;
 }
+
+const ADDON_CONDITIONS = new Set(['CoreDNS', 'KubeProxy']);
 
 export const CONDITION_TYPES = ['Ready', 'PKI', 'Datastore', 'APIServer', 'Endpoint', 'TenantBootstrap'] as const;
 
@@ -58,8 +60,11 @@ export function nextStatus(tcp: TenantControlPlane, observed: Observed, now: Dat
   set(observed.tenant
     ? { type: 'TenantBootstrap', status: observed.tenant.ok ? 'True' : 'False', reason: observed.tenant.reason, message: observed.tenant.message, observedGeneration: generation }
     : { type: 'TenantBootstrap', status: 'Unknown', reason: 'WaitingForAPIServer', message: 'the tenant API server does not serve yet', observedGeneration: generation });
+  // one condition per part inside the tenant (RBAC, cluster-info, kubeadm/kubelet config, addons)
+  for (const part of observed.tenant?.conditions ?? []) set({ ...part, observedGeneration: generation });
 
-  const parts = conditions.filter((c) => c.type !== 'Ready');
+  // Addon pods need worker nodes: their conditions inform, but a control plane without workers is Ready.
+  const parts = conditions.filter((c) => c.type !== 'Ready' && !ADDON_CONDITIONS.has(c.type));
   const notReady = parts.filter((c) => c.status !== 'True');
   const ready = notReady.length === 0;
   set(ready

@@ -15,6 +15,8 @@ test('reconcile, queue and tenant metrics appear in the exposition', async () =>
   const record = recordReconcile(metrics, 'tenantcontrolplane');
   record({ key: 'a', durationMs: 120 });
   record({ key: 'a', durationMs: 30, error: new Error('x'), retryInMs: 5 });
+  const informer = { name: 'tcps', restarts: 2 };
+  metrics.observeInformer(informer);
   setTenantPhases(metrics, countPhases([{ status: { phase: 'Ready' } }, { status: { phase: 'Ready' } }, {}]));
 
   const text = await metrics.registry.metrics();
@@ -33,6 +35,9 @@ test('reconcile, queue and tenant metrics appear in the exposition', async () =>
   const later = await metrics.registry.metrics();
   assert.match(later, /kubeception_tenants\{phase="Ready"\} 0/);
   assert.match(later, /kubeception_tenants\{phase="Deleting"\} 1/);
+  assert.match(text, /kubeception_informer_restarts_total\{informer="tcps"\} 2/);
+  informer.restarts = 5;
+  assert.match(await metrics.registry.metrics(), /kubeception_informer_restarts_total\{informer="tcps"\} 5/, 'counts grow, not reset');
   queue.done('a');
   await queue.shutDown();
 });

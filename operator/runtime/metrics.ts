@@ -6,6 +6,12 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Logger } from 'pino';
 import type { ProcessedInfo, WorkQueue } from './work-queue.ts';
 
+/** What metrics need of an informer (kept structural so any Informer<T> fits). */
+interface RestartCounting {
+  readonly name: string;
+  readonly restarts: number;
+}
+
 /** Phases of a TenantControlPlane (docs/contracts.md); every one is always exported, 0 when empty. */
 export const TENANT_PHASES = ['Provisioning', 'Ready', 'Upgrading', 'Deleting', 'Failed'] as const;
 export type TenantPhase = (typeof TENANT_PHASES)[number];
@@ -26,6 +32,8 @@ export interface OperatorMetrics {
   informerRestarts: Counter<'informer'>;
   /** Exports a queue's depth, in-flight and delayed counts (read from the queue at scrape time). */
   observeQueue(queue: WorkQueue): void;
+  /** Exports an informer's restart count (read at scrape time). */
+  observeInformer(informer: RestartCounting): void;
 }
 
 export interface MetricsOptions {
@@ -38,6 +46,7 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
   const registry = options.registry ?? new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const queues = new Set<WorkQueue>();
+  const informers = new Map<RestartCounting, number>(); // informer -> restarts already counted
   const queueGauge = (name: string, help: string, read: (q: WorkQueue) => number) =>
     new Gauge({
       name,
@@ -51,6 +60,7 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
   const metrics: OperatorMetrics = {
     registry,
     observeQueue: (queue) => void queues.add(queue),
+    observeInformer: (informer) => void (informers.has(informer) || informers.set(informer, 0)),
     reconcileDuration: new Histogram({
       name: 'kubeception_reconcile_duration_seconds',
       help: 'Time one reconcile took.',
@@ -78,6 +88,14 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
       help: 'Informer list/watch restarts after a failure.',
       labelNames: ['informer'] as const,
       registers: [registry],
+      collect() {
+        for (const [informer, counted] of informers) {
+          if (informer.restarts > counted) {
+            this.inc({ informer: informer.name }, informer.restarts - counted);
+            informers.set(informer, informer.restarts);
+          }
+        }
+      },
     }),
   };
   setTenantPhases(metrics, {});

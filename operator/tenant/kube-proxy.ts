@@ -29,7 +29,6 @@ export function kubeProxyConfiguration(input: ResolvedInput): Record<string, unk
   const base: Record<string, unknown> = {
     apiVersion: KUBE_PROXY_CONFIG_API_VERSION,
     kind: 'KubeProxyConfiguration',
-    bindAddress: '0.0.0.0',
     clientConnection: { kubeconfig: `${CONFIG_DIR}/${CONFIG_KEYS.kubeProxyKubeconfig}` },
     clusterCIDR: input.podCIDR,
     // Leave the host's conntrack table alone: raising nf_conntrack_max needs a writable /sys, which a
