@@ -10,7 +10,7 @@ const e2eTests = process.argv.slice(2).length ? process.argv.slice(2) : ['e2e/te
 
 function nodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', ...files], { stdio: 'inherit', env });
+    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-force-exit', ...files], { stdio: 'inherit', env });
     child.on('close', (code) => resolve(code ?? 1));
   });
 }

@@ -39,9 +39,12 @@ export class CachedClusterStore implements ClusterStore {
     this.#inner = options.inner;
     this.#catchUpMs = options.catchUpMs ?? 2000;
     this.#logger = options.logger;
+    // A shared-namespace layout watches only that namespace; per-cluster namespaces need all of them.
+    const shared = options.inner.sharedNamespace;
+    const base = `/apis/${TCP_GROUP}/${TCP_VERSION}`;
     this.#informer = new Informer({
       client: options.client,
-      path: `/apis/${TCP_GROUP}/${TCP_VERSION}/${TCP_PLURAL}`,
+      path: shared === undefined ? `${base}/${TCP_PLURAL}` : `${base}/namespaces/${encodeURIComponent(shared)}/${TCP_PLURAL}`,
       labelSelector: LABEL_ACCOUNT,
       name: 'api-tenantcontrolplanes',
       ...(options.logger ? { logger: options.logger } : {}),
@@ -95,7 +98,7 @@ export class CachedClusterStore implements ClusterStore {
   }
 
   async list(account?: string): Promise<TenantControlPlane[]> {
-    const all = this.#informer.list() as unknown as TenantControlPlane[];
+    const all = (this.#informer.list() as unknown as TenantControlPlane[]).filter((tcp) => this.#inner.owns(tcp));
     return account === undefined ? all : all.filter((tcp) => accountOf(tcp) === account);
   }
 

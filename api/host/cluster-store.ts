@@ -44,6 +44,20 @@ export class KubeClusterStore implements ClusterStore {
     return this.#layout.kind === 'per-cluster' ? `${this.#layout.prefix}${id}` : this.#layout.namespace;
   }
 
+  /** The one namespace all clusters live in (shared layout); undefined when each has its own. */
+  get sharedNamespace(): string | undefined {
+    return this.#layout.kind === 'shared' ? this.#layout.namespace : undefined;
+  }
+
+  /**
+   * Whether a tcp is one of this API's clusters: it lives where the layout puts it. Another API
+   * deployment (another prefix or shared namespace) may label its tcps the same way; listing those
+   * would show clusters that get() cannot find and the meter would bill them twice.
+   */
+  owns(tcp: TenantControlPlane): boolean {
+    return tcp.metadata.namespace === this.namespaceFor(tcp.metadata.name);
+  }
+
   #collection(namespace?: string): string {
     const base = `/apis/${TCP_GROUP}/${TCP_VERSION}`;
     return namespace === undefined ? `${base}/${TCP_PLURAL}` : `${base}/namespaces/${encodeURIComponent(namespace)}/${TCP_PLURAL}`;
@@ -101,7 +115,7 @@ export class KubeClusterStore implements ClusterStore {
   }
 
   async list(account?: string): Promise<TenantControlPlane[]> {
-    const namespace = this.#layout.kind === 'shared' ? this.#layout.namespace : undefined;
+    const namespace = this.sharedNamespace;
     const labelSelector = account === undefined ? LABEL_ACCOUNT : `${LABEL_ACCOUNT}=${account}`;
     return onHost(async () => {
       const items: TenantControlPlane[] = [];
@@ -111,7 +125,7 @@ export class KubeClusterStore implements ClusterStore {
         const page: TcpList = await this.#client.request<TcpList>('GET', this.#collection(namespace), {
           query: { labelSelector, limit: 500, continue: token },
         });
-        items.push(...page.items);
+        items.push(...page.items.filter((tcp) => this.owns(tcp)));
         token = page.metadata?.continue || undefined;
       } while (token !== undefined);
       return items;

@@ -169,83 +169,165 @@ after(async () => {
   await host.close();
 });
 
-test('portal flow: create, poll, kubeconfig and join token (when ready), usage, delete, 404, usage survives a restart', async (t) => {
-  const created = await api('POST', '/v1/clusters', { key: keys.alice, body: { name: 'portal', size: 'small' }, headers: { 'idempotency-key': `flow-${Date.now()}` } });
+test('portal flow with a live operator: create, poll until ready, kubeconfig with kubectl, join token, usage, delete, 404, usage survives a restart', { timeout: FLOW_TIMEOUT_MS }, async (t) => {
+  const started = Date.now();
+  const timings: string[] = [];
+  const mark = (what: string) => timings.push(`${what} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // All clusters of this API in one namespace, and an operator that watches only that namespace (and
+  // keeps its Lease there): the only tenant that runs is this test's, whatever else is on the test bed.
+  const ns = await testNamespace(tb, 'kc-api-flow');
+  const tcps = `${TCP_BASE}/namespaces/${ns.name}/tenantcontrolplanes`;
+  const flowReplicas: Replica[] = [];
+  let operator: { stop: () => Promise<void> } | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'kc-api-e2e-'));
+  t.after(async () => {
+    // Even after a failure: tcps go while the operator still runs their finalizer, then the operator
+    // stops, then (should one be stuck) finalizers are dropped so the namespace can go.
+    const left = async () => (await host.request<{ items: any[] }>('GET', tcps).catch(() => ({ items: [] }))).items;
+    if ((await left()).length > 0) {
+      await host.request('DELETE', tcps).catch(() => {});
+      await eventually(`the tcps in ${ns.name} are gone`, async () => ((await left()).length === 0 ? true : undefined), 60_000, 1000).catch(() => {});
+    }
+    await operator?.stop().catch((error: Error) => t.diagnostic(`stopping the operator failed: ${error.message}`));
+    for (const tcp of await left()) {
+      await host.request('PATCH', `${tcps}/${tcp.metadata.name}`, { contentType: 'application/merge-patch+json', body: { metadata: { finalizers: null } } }).catch(() => {});
+    }
+    await closeReplicas(flowReplicas);
+    await ns.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  operator = await runOperator(
+    parseConfig([], {
+      KUBECONFIG: tb.kubeconfigPath,
+      WATCH_NAMESPACE: ns.name,
+      LEASE_NAMESPACE: ns.name,
+      METRICS_PORT: '0',
+      IMAGE_PULL_POLICY: 'Never',
+      CONCURRENCY: '2',
+      LOG_LEVEL: 'warn',
+    }),
+  );
+  const replica = await startReplica({ kind: 'shared', namespace: ns.name }, flowReplicas);
+  const flow = (method: string, path: string, options?: Parameters<typeof call>[3]) => call(replica.base, method, path, options);
+  mark('operator and API started');
+
+  const created = await flow('POST', '/v1/clusters', { key: keys.alice, body: { name: 'portal', size: 'small' }, headers: { 'idempotency-key': `flow-${Date.now()}` } });
   assert.equal(created.status, 202, JSON.stringify(created.body));
   const id: string = created.body.id;
+  const createdAt = Date.now();
   assert.equal(created.headers.get('location'), `/v1/clusters/${id}`);
   assert.match(created.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
 
   // The real API server accepted the object (CRD schema and CEL rules) and filled in its defaults.
-  const tcp = await tcpOf(id);
-  assert.equal(tcp?.metadata.labels['kubeception.io/account'], 'alice');
-  assert.equal(tcp?.spec.networkProfile.serviceCIDR, '10.96.0.0/12');
-  assert.equal(tcp?.spec.controlPlane.replicas, 1);
+  const tcp = await host.request<any>('GET', `${tcps}/${id}`);
+  assert.equal(tcp.metadata.labels['kubeception.io/account'], 'alice');
+  assert.equal(tcp.spec.networkProfile.serviceCIDR, '10.96.0.0/12');
+  assert.equal(tcp.spec.controlPlane.replicas, 1);
 
-  const polled = await api('GET', `/v1/clusters/${id}`, { key: keys.alice });
+  const polled = await flow('GET', `/v1/clusters/${id}`, { key: keys.alice });
   assert.equal(polled.status, 200);
-  assert.ok(['Provisioning', 'Ready'].includes(polled.body.status.phase));
-
-  let ready = polled.body.status.ready === true;
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (!ready && Date.now() < deadline) {
-    await sleep(2000);
-    ready = (await api('GET', `/v1/clusters/${id}`, { key: keys.alice })).body.status.ready === true;
+  assert.ok(['Provisioning', 'Ready'].includes(polled.body.status.phase), polled.body.status.phase);
+  if (!polled.body.status.ready) {
+    // Nothing can be done inside a cluster that does not serve yet: the portal is told to poll.
+    const early = await flow('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'portal-user', groups: [TENANT_ADMINS] } });
+    assert.equal(early.status, 409, JSON.stringify(early.body));
+    assert.match(early.body.detail, /not ready yet/);
+    assert.equal((await flow('POST', `/v1/clusters/${id}/join-tokens`, { key: keys.alice, body: {} })).status, 409);
   }
 
-  if (ready) {
-    const issued = await api('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'portal-user', groups: ['kubeception:tenant-admins'], ttlSeconds: 600 } });
+  // Poll as the portal does, until the operator reports the control plane serving.
+  const view = await eventually(
+    `cluster ${id} to become ready`,
+    async () => {
+      const got = await flow('GET', `/v1/clusters/${id}`, { key: keys.alice });
+      assert.equal(got.status, 200, JSON.stringify(got.body));
+      assert.notEqual(got.body.status.phase, 'Failed', JSON.stringify(got.body.status));
+      return got.body.status.ready === true ? got.body : undefined;
+    },
+    READY_TIMEOUT_MS,
+    1000,
+  );
+  mark(`ready (${((Date.now() - createdAt) / 1000).toFixed(1)} s after the create)`);
+  assert.equal(view.status.phase, 'Ready');
+  assert.equal(view.status.version, 'v1.36.5');
+  assert.match(view.status.endpoint, /^https:\/\/[^/]+:\d+$/);
+  const owned = await tenantObjects(ns.name, id, tcp.metadata.uid);
+  assert.ok(owned.length >= 10, `the operator made the tenant's objects: ${owned.join(', ')}`);
+
+  const kubectl = (kubeconfig: string, args: string[]) => run(`${tb.binDir}/kubectl`, [`--kubeconfig=${kubeconfig}`, ...args]);
+  /** A kubeconfig from the API, written to a file for kubectl. */
+  const kubeconfigFor = async (username: string, groups: string[]) => {
+    const issued = await flow('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username, groups, ttlSeconds: 600 } });
     assert.equal(issued.status, 200, JSON.stringify(issued.body));
     assert.equal(issued.headers.get('cache-control'), 'no-store');
-    const dir = mkdtempSync(join(tmpdir(), 'kc-api-e2e-'));
-    try {
-      const path = join(dir, 'kubeconfig');
-      writeFileSync(path, issued.body.kubeconfig, { mode: 0o600 });
-      const kubectl = (args: string[]) => tb.kubectl([...args, `--kubeconfig=${path}`]);
-      const whoami = JSON.parse((await kubectl(['auth', 'whoami', '-o', 'json'])).stdout);
-      assert.equal(whoami.status.userInfo.username, 'portal-user');
-      assert.ok(whoami.status.userInfo.groups.includes('kubeception:tenant-admins'));
+    assert.deepEqual(issued.body.groups, groups);
+    const path = join(dir, `${username}.kubeconfig`);
+    writeFileSync(path, issued.body.kubeconfig, { mode: 0o600 });
+    return path;
+  };
 
-      const minted = await api('POST', `/v1/clusters/${id}/join-tokens`, { key: keys.alice, body: { ttlSeconds: 3600 } });
-      assert.equal(minted.status, 201, JSON.stringify(minted.body));
-      assert.match(minted.body.joinCommand, /^kubeadm join \S+:\d+ --token [a-z0-9]{6}\.[a-z0-9]{16} --discovery-token-ca-cert-hash sha256:[0-9a-f]{64}$/);
-      const secret = JSON.parse((await kubectl(['get', 'secret', '-n', 'kube-system', `bootstrap-token-${minted.body.id}`, '-o', 'json'])).stdout);
-      assert.equal(secret.type, 'bootstrap.kubernetes.io/token');
-      const listed = await api('GET', `/v1/clusters/${id}/join-tokens`, { key: keys.alice });
-      assert.ok(listed.body.items.some((token: { id: string }) => token.id === minted.body.id));
-      assert.equal((await api('DELETE', `/v1/clusters/${id}/join-tokens/${minted.body.id}`, { key: keys.alice })).status, 204);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  } else {
-    t.diagnostic(`no operator made ${id} ready within ${READY_TIMEOUT_MS} ms: checked that kubeconfig and join tokens wait for it`);
-    const early = await api('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'portal-user', groups: ['kubeception:tenant-admins'] } });
-    assert.equal(early.status, 409);
-    assert.match(early.body.detail, /not ready yet/);
-    assert.equal((await api('POST', `/v1/clusters/${id}/join-tokens`, { key: keys.alice, body: {} })).status, 409);
-  }
+  // The group the portal asks for decides what the person may do in the tenant: the operator binds
+  // kubeception:tenant-admins to cluster-admin; a group the key may grant but nothing binds gets nothing.
+  const admin = await kubeconfigFor('portal-admin', [TENANT_ADMINS]);
+  const version = JSON.parse((await kubectl(admin, ['get', '--raw', '/version'])).stdout);
+  assert.equal(version.gitVersion, 'v1.36.5');
+  const whoami = JSON.parse((await kubectl(admin, ['auth', 'whoami', '-o', 'json'])).stdout);
+  assert.equal(whoami.status.userInfo.username, 'portal-admin');
+  assert.deepEqual(whoami.status.userInfo.groups.filter((g: string) => g !== 'system:authenticated'), [TENANT_ADMINS]);
+  assert.equal(await canI(admin, ['create', 'namespaces']), 'yes');
+  const auditor = await kubeconfigFor('portal-auditor', [UNBOUND_GROUP]);
+  assert.equal(JSON.parse((await kubectl(auditor, ['get', '--raw', '/version'])).stdout).gitVersion, 'v1.36.5', 'authenticated');
+  assert.equal(await canI(auditor, ['create', 'namespaces']), 'no');
+  await assert.rejects(kubectl(auditor, ['get', 'namespaces']), /forbidden/i);
+  mark('kubeconfigs checked with kubectl');
 
-  await sleep(1500);
-  const usage = await api('GET', '/v1/usage', { key: keys.alice });
+  // A join token: the bootstrap-token Secret is in the tenant, and the join command pins the tenant CA.
+  const minted = await flow('POST', `/v1/clusters/${id}/join-tokens`, { key: keys.alice, body: { ttlSeconds: 3600, description: 'portal flow' } });
+  assert.equal(minted.status, 201, JSON.stringify(minted.body));
+  const [tokenId, tokenSecret] = minted.body.token.split('.');
+  const stored = JSON.parse((await kubectl(admin, ['get', 'secret', '-n', 'kube-system', `bootstrap-token-${tokenId}`, '-o', 'json'])).stdout);
+  assert.equal(stored.type, 'bootstrap.kubernetes.io/token');
+  assert.equal(Buffer.from(stored.data['token-secret'], 'base64').toString('utf8'), tokenSecret);
+  assert.equal(Buffer.from(stored.data['usage-bootstrap-authentication'], 'base64').toString('utf8'), 'true');
+  const ca = await host.request<any>('GET', `/api/v1/namespaces/${ns.name}/secrets/${id}-ca`);
+  const caCertPem = Buffer.from(ca.data['ca.crt'], 'base64').toString('utf8');
+  // kubeadm's documented way to compute the discovery hash, independent of our code.
+  const spki = execFileSync('openssl', ['pkey', '-pubin', '-outform', 'der'], { input: execFileSync('openssl', ['x509', '-pubkey', '-noout'], { input: caCertPem }) });
+  const expectedHash = `sha256:${createHash('sha256').update(spki).digest('hex')}`;
+  assert.equal(minted.body.joinCommand, `kubeadm join ${new URL(view.status.endpoint).host} --token ${minted.body.token} --discovery-token-ca-cert-hash ${expectedHash}`);
+  const listed = await flow('GET', `/v1/clusters/${id}/join-tokens`, { key: keys.alice });
+  assert.ok(listed.body.items.some((token: { id: string; description: string | null }) => token.id === tokenId && token.description === 'portal flow'), JSON.stringify(listed.body));
+  assert.ok(!JSON.stringify(listed.body).includes(tokenSecret), 'lists never show the secret');
+  assert.equal((await flow('DELETE', `/v1/clusters/${id}/join-tokens/${tokenId}`, { key: keys.alice })).status, 204);
+  await assert.rejects(kubectl(admin, ['get', 'secret', '-n', 'kube-system', `bootstrap-token-${tokenId}`]), /not ?found/i);
+  mark('join token checked');
+
+  const usage = await flow('GET', '/v1/usage', { key: keys.alice });
   assert.equal(usage.status, 200);
   const mine = usage.body.clusters.find((c: { clusterId: string }) => c.clusterId === id);
   assert.ok(mine?.controlPlaneHours.small > 0, JSON.stringify(usage.body));
   assert.equal(mine.deletedAt, null);
 
-  const deleted = await api('DELETE', `/v1/clusters/${id}`, { key: keys.alice });
-  assert.equal(deleted.status, 202);
+  const deleted = await flow('DELETE', `/v1/clusters/${id}`, { key: keys.alice });
+  assert.equal(deleted.status, 202, JSON.stringify(deleted.body));
   assert.equal(deleted.body.status.phase, 'Deleting');
-  await eventually(`cluster ${id} answers 404`, async () => ((await api('GET', `/v1/clusters/${id}`, { key: keys.alice })).status === 404 ? true : undefined), 180_000, 1000);
-  await eventually(`namespace ${PREFIX}${id} goes away`, async () => {
-    const gone = await host.request<any>('GET', `/api/v1/namespaces/${PREFIX}${id}`).then(
-      (ns) => ns.metadata.deletionTimestamp !== undefined,
-      () => true,
-    );
-    return gone ? true : undefined;
-  }, 60_000, 1000);
+  const deletedAt = Date.now();
+  await eventually(`cluster ${id} answers 404`, async () => ((await flow('GET', `/v1/clusters/${id}`, { key: keys.alice })).status === 404 ? true : undefined), 60_000, 500);
+  mark(`404 (${((Date.now() - deletedAt) / 1000).toFixed(1)} s after the delete)`);
+  // The tcp owned everything the operator made: the host's garbage collector takes it all.
+  await eventually(
+    `the tenant objects of ${id} leave ${ns.name}`,
+    async () => ((await tenantObjects(ns.name, id, tcp.metadata.uid)).length === 0 ? true : undefined),
+    120_000,
+    1000,
+  ).catch(async (error: Error) => {
+    throw new Error(`${error.message}; left: ${(await tenantObjects(ns.name, id, tcp.metadata.uid)).join(', ')}`);
+  });
+  mark(`tenant objects gone (${((Date.now() - deletedAt) / 1000).toFixed(1)} s after the delete)`);
+  assert.deepEqual((await host.request<{ items: unknown[] }>('GET', tcps)).items, []);
 
   // A new API process (nothing in memory) still bills the deleted cluster, and stopped at the deletion.
-  const fresh = await startReplica();
+  const fresh = await startReplica({ kind: 'shared', namespace: ns.name }, flowReplicas);
   const after = await call(fresh.base, 'GET', '/v1/usage', { key: keys.alice });
   const record = after.body.clusters.find((c: { clusterId: string }) => c.clusterId === id);
   assert.ok(record !== undefined, 'usage of the deleted cluster is still there');
@@ -254,6 +336,8 @@ test('portal flow: create, poll, kubeconfig and join token (when ready), usage, 
   const perCluster = await call(fresh.base, 'GET', `/v1/clusters/${id}/usage`, { key: keys.alice });
   assert.equal(perCluster.status, 200);
   assert.equal(perCluster.body.usage.controlPlaneHours.total, record.controlPlaneHours.total);
+  mark('done');
+  t.diagnostic(`timings: ${timings.join('; ')}`);
 });
 
 test("another account gets 404 on every route of the first account's cluster, and nothing changes", async () => {

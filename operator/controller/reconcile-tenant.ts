@@ -4,11 +4,13 @@
 import type { Logger } from 'pino';
 import type { TenantControlPlane } from '../../crds/generated/types.ts';
 import { planPki, type PkiPlan } from '../pki/index.ts';
-import { renderTenant, renderApiServerService, secretDataChecksum, objectNames, publicEndpoint, checkTenant, LABELS } from '../render/index.ts';
+import { renderTenant, renderApiServerService, secretDataChecksum, objectNames, secretNames, publicEndpoint, checkTenant, LABELS } from '../render/index.ts';
 import { apply, applyStatus, TENANT_CONTROL_PLANE, type Applicable } from '../runtime/apply.ts';
-import { isConflict, isNotFound, type KubeClient } from '../runtime/kube-client.ts';
+import { KubeApiError, isConflict, isNotFound, type KubeClient } from '../runtime/kube-client.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { nextStatus, type Observed, type WorkloadState } from './status.ts';
+import { controlPlaneHasRun } from './control-plane-ran.ts';
+import { adoptEtcdVolumeClaims } from './etcd-volumes.ts';
 
 export const FINALIZER = 'kubeception.io/cleanup';
 
@@ -125,7 +127,12 @@ export class TenantReconciler {
       endpoint: endpoint?.url,
     };
     const existing = await readTenantSecrets(client, tcp, signal);
-    const running = Boolean(tcp.status?.conditions?.some((c) => c.type === 'APIServer' && c.status === 'True')) || existing.length > 0;
+    // Only a missing root makes 'running' matter: then it decides between finishing an interrupted first
+    // create and raising an alarm. Having some Secrets is no proof the tenant ran (a crash between two
+    // root writes leaves exactly that), so ask whether its workloads exist.
+    const roots = secretNames(name);
+    const rootMissing = [roots.ca, roots.etcdCA, roots.frontProxyCA, roots.serviceAccount].some((root) => !existing.some((s) => s.metadata?.name === root));
+    const running = rootMissing && (await controlPlaneHasRun(client, tcp, signal));
     const owner = { apiVersion: TENANT_CONTROL_PLANE.apiVersion, kind: TENANT_CONTROL_PLANE.kind, name, uid: tcp.metadata!.uid! };
     const plan: PkiPlan = await planPki(existing as never, {
       name, namespace,
@@ -164,6 +171,18 @@ export class TenantReconciler {
         const result = await apply<Record<string, unknown>>(client, obj as unknown as Applicable, { signal });
         if (obj.kind === 'StatefulSet') observed.etcd = workloadState(result, tcp.spec.etcd.replicas);
         if (obj.kind === 'Deployment') observed.controlPlane = workloadState(result, tcp.spec.controlPlane.replicas);
+      }
+    }
+
+    // The datastore's claims outlive a deleted StatefulSet, and go with the tcp.
+    if (plan.status === 'ok') {
+      try {
+        const adopted = await adoptEtcdVolumeClaims(client, tcp, owner, signal);
+        if (adopted.length) log.info({ claims: adopted }, 'etcd volume claims owned by the tenant');
+      } catch (err) {
+        // A missing permission must not stop the tenant's reconcile; it is worth a loud warning.
+        if (!(err instanceof KubeApiError && err.statusCode === 403)) throw err;
+        log.warn({ err: err.message }, 'cannot own the etcd volume claims (RBAC: persistentvolumeclaims list, patch): deleting the etcd StatefulSet would delete the datastore');
       }
     }
 

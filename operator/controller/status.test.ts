@@ -176,3 +176,27 @@ test('the input tcp and its previous conditions are not mutated', () => {
   nextStatus(tcp, healthy(), T1);
   assert.equal(JSON.stringify(tcp), snapshot);
 });
+
+test('conditions reported from inside the tenant are set; the addon ones inform but do not gate Ready', () => {
+  const inside = (coreDNS: 'True' | 'False', rbac: 'True' | 'False'): Observed => healthy({
+    tenant: {
+      ok: true, reason: 'Bootstrapped', message: 'done',
+      conditions: [
+        { type: 'JoinRBAC', status: rbac, reason: rbac === 'True' ? 'Applied' : 'Forbidden', message: 'bootstrap-token bindings' },
+        { type: 'CoreDNS', status: coreDNS, reason: coreDNS === 'True' ? 'Available' : 'NoNodes', message: '0/2 replicas available: no worker nodes' },
+      ],
+    },
+  });
+  const withoutWorkers = nextStatus(tenant({ generation: 3 }), inside('False', 'True'), T0);
+  assert.equal(condition(withoutWorkers.conditions, 'CoreDNS').status, 'False');
+  assert.equal(condition(withoutWorkers.conditions, 'CoreDNS').observedGeneration, 3);
+  assert.equal(condition(withoutWorkers.conditions, 'Ready').status, 'True', 'a control plane without workers is Ready');
+  assert.equal(withoutWorkers.phase, 'Ready');
+
+  const rbacFailing = nextStatus(tenant({ generation: 3, status: withoutWorkers }), inside('True', 'False'), T1);
+  const ready = condition(rbacFailing.conditions, 'Ready');
+  assert.equal(ready.status, 'False', 'any other part from inside the tenant gates Ready');
+  assert.match(ready.message, /^JoinRBAC: bootstrap-token bindings$/);
+  assert.equal(ready.lastTransitionTime, stamp(T1));
+  assert.equal(condition(rbacFailing.conditions, 'CoreDNS').lastTransitionTime, stamp(T1));
+});

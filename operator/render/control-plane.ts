@@ -100,6 +100,10 @@ export function apiServerDefaultFlags(tenant: Tenant, options: ResolvedOptions):
     ['service-account-lookup', 'true'],
     ['service-cluster-ip-range', net.serviceCIDR],
     ['profiling', 'false'],
+    // On SIGTERM: report not-ready at once but keep serving for 10 s, so the Service stops sending
+    // new connections here before the listener closes (no failed request during a roll or a pod deletion).
+    ['shutdown-delay-duration', '10s'],
+    ['shutdown-send-retry-after', 'true'],
     ['audit-policy-file', `${APISERVER_CONFIG_DIR}/${APISERVER_CONFIG_KEYS.auditPolicy}`],
     ['audit-log-path', `${AUDIT_LOG_DIR}/audit.log`],
     ['audit-log-maxage', '7'],
