@@ -95,15 +95,24 @@ export function controllerManagerDaemon(c: TestbedConfig): DaemonSpec {
 
 export const schedulerDaemon = (c: TestbedConfig): DaemonSpec => kubeComponentDaemon(c, 'kube-scheduler', []);
 
-export function containerdConfig(c: TestbedConfig): string {
-  const root = join(c.stateDir, 'containerd');
+export interface ContainerdLayout {
+  /** Images, snapshots, content. */
+  root: string;
+  /** Runtime state (sockets of shims, runc's state under <state>/runc). */
+  state: string;
+  socket: string;
+  cniConfDir: string;
+}
+
+/** containerd 1.6 config for one node of the test bed (the host node or a worker machine). */
+export function containerdConfig(c: TestbedConfig, layout: ContainerdLayout): string {
   return `version = 2
-root = "${root}/root"
-state = "${c.runDir}/containerd"
+root = "${layout.root}"
+state = "${layout.state}/containerd"
 [grpc]
-  address = "${c.containerdSocket}"
+  address = "${layout.socket}"
 [ttrpc]
-  address = "${c.containerdSocket}.ttrpc"
+  address = "${layout.socket}.ttrpc"
 [debug]
   level = "warn"
 [plugins."io.containerd.grpc.v1.cri"]
@@ -120,13 +129,19 @@ state = "${c.runDir}/containerd"
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
-        Root = "${c.runDir}/runc"
+        Root = "${layout.state}/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "${c.bin.cni}"
-    conf_dir = "${root}/cni/net.d"
+    conf_dir = "${layout.cniConfDir}"
 [plugins."io.containerd.internal.v1.opt"]
-  path = "${root}/opt"
+  path = "${layout.root}/opt"
 `;
+}
+
+/** The host node's containerd: state under the test bed's folders, its own socket. */
+export function hostContainerdLayout(c: TestbedConfig): ContainerdLayout {
+  const dir = join(c.stateDir, 'containerd');
+  return { root: join(dir, 'root'), state: c.runDir, socket: c.containerdSocket, cniConfDir: join(dir, 'cni', 'net.d') };
 }
 
 export function cniConfig(c: TestbedConfig): string {

@@ -85,7 +85,7 @@ async function writeConfigFiles(): Promise<void> {
     const target = file.startsWith('kube') ? `https://${c.hostIP}:${c.apiserverPort}` : server;
     await writeKubeconfig(join(c.stateDir, file), { server: target, pkiDir: c.pkiDir, cert, user });
   }
-  await writeIfChanged(join(c.stateDir, 'containerd', 'config.toml'), comp.containerdConfig(c));
+  await writeIfChanged(join(c.stateDir, 'containerd', 'config.toml'), comp.containerdConfig(c, comp.hostContainerdLayout(c)));
   await writeIfChanged(join(c.stateDir, 'containerd', 'cni', 'net.d', '10-testbed.conflist'), comp.cniConfig(c));
   await writeIfChanged(join(c.stateDir, 'kubelet.yaml'), comp.kubeletConfig(c));
   await writeIfChanged(join(c.stateDir, 'kube-proxy.yaml'), comp.kubeProxyConfig(c));

@@ -12,6 +12,7 @@ import { run, tryRun } from './exec.ts';
 import { loadImages, helloImage, type ImageTarget } from './images.ts';
 import { log } from './log.ts';
 import { pauseImage, testbedConfig as c } from './config.ts';
+import { containerdConfig } from './components.ts';
 
 export interface Worker {
   name: string;
@@ -56,34 +57,8 @@ const inMachine = (w: Worker, cmd: string, args: string[]) => ({
 });
 const machinePath = (w: Worker, path: keyof typeof MACHINE_PATHS, ...rest: string[]) => join(w.dir, MACHINE_PATHS[path], ...rest);
 
-function containerdConfig(w: Worker): string {
-  const state = join(c.runDir, 'workers', w.name);
-  return `version = 2
-root = "${w.dir}/containerd"
-state = "${state}/containerd"
-[grpc]
-  address = "${w.containerdSocket}"
-[ttrpc]
-  address = "${w.containerdSocket}.ttrpc"
-[debug]
-  level = "warn"
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "${pauseImage}"
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-        Root = "${state}/runc"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "${c.bin.cni}"
-    conf_dir = "${w.dir}/cni/net.d"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "${w.dir}/opt"
-`;
+function containerdLayout(w: Worker) {
+  return { root: join(w.dir, 'containerd'), state: join(c.runDir, 'workers', w.name), socket: w.containerdSocket, cniConfDir: join(w.dir, 'cni', 'net.d') };
 }
 
 function cniConfig(w: Worker, podSubnet: string): string {
@@ -137,7 +112,7 @@ export async function startWorker(w: Worker, podSubnet: string): Promise<void> {
   }
   await mkdir(join(w.dir, 'cni', 'net.d'), { recursive: true });
   await mkdir(join(c.runDir, 'workers', w.name), { recursive: true });
-  await writeFile(join(w.dir, 'containerd.toml'), containerdConfig(w));
+  await writeFile(join(w.dir, 'containerd.toml'), containerdConfig(c, containerdLayout(w)));
   await writeFile(join(w.dir, 'cni', 'net.d', '10-worker.conflist'), cniConfig(w, podSubnet));
   const containerd = `${w.name}-containerd`;
   await daemons.start({ name: containerd, ...inMachine(w, 'containerd', [`--config=${join(w.dir, 'containerd.toml')}`]) });

@@ -1,14 +1,15 @@
-// The REST API against the real host API server of the test bed, through real HTTP: the portal flow,
-// object-level authorization, a property test of bad input, idempotent creates under concurrency
-// across two API replicas, and usage that survives an API restart.
+// The REST API against the real host API server of the test bed, through real HTTP: the portal flow
+// with a live operator and a real tenant, object-level authorization, a property test of bad input,
+// idempotent creates under concurrency across two API replicas, and usage that survives an API restart.
 //
-// Without a running operator no cluster becomes ready: the flow then checks that kubeconfig and
-// join-token requests are refused as "not ready" and goes on to usage and delete. With an operator
-// (KUBECEPTION_API_E2E_READY_TIMEOUT_MS > 0, e.g. 600000) it waits for Ready and checks the kubeconfig
-// with kubectl and the join token in the tenant.
+// The portal flow runs an API with the shared-namespace layout (`--cluster-namespace`) and an
+// in-process operator that watches only that namespace: its one cluster really runs, and kubectl
+// talks to it with the kubeconfig the API hands out. Every other test uses the per-cluster layout
+// (`kcapi-<id>` namespaces) that no operator of this file watches, so those clusters never run (on
+// a 2-core test bed, one tenant at a time).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,12 +25,23 @@ import { buildApp } from '../../api/app.ts';
 import { createApiKey, type KeyStoreLocation } from '../../api/host/auth-store.ts';
 import { hostDependencies, type HostDependencies } from '../../api/host/index.ts';
 import { KubeClient } from '../../api/host/kube.ts';
+import type { NamespaceLayout } from '../../api/host/cluster-store.ts';
+import { runOperator } from '../../operator/main.ts';
+import { parseConfig } from '../../operator/config.ts';
 import { eventually, testbed, testNamespace, type Testbed } from '../support/testbed.ts';
 import { testbedConfig } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
 
 const PREFIX = 'kcapi-';
-const READY_TIMEOUT_MS = Number(process.env.KUBECEPTION_API_E2E_READY_TIMEOUT_MS ?? 0);
+const PER_CLUSTER: NamespaceLayout = { kind: 'per-cluster', prefix: PREFIX };
+/** Create -> Ready takes 25-60 s on the test bed when it has the machine to itself. */
+const READY_TIMEOUT_MS = 150_000;
+/** The whole portal flow, cleanup not included. */
+const FLOW_TIMEOUT_MS = 4 * 60_000;
+/** Bound to cluster-admin in every tenant by the operator. */
+const TENANT_ADMINS = 'kubeception:tenant-admins';
+/** A group alice's key may grant that nothing in a tenant binds. */
+const UNBOUND_GROUP = 'portal:auditors';
 const PROPERTY_RUNS = Number(process.env.KUBECEPTION_API_E2E_RUNS ?? 400);
 const TCP_BASE = '/apis/kubeception.io/v1alpha1';
 
@@ -37,12 +49,17 @@ let tb: Testbed;
 let host: KubeClient;
 let stateNamespace: string;
 let cleanupState: () => Promise<void> = async () => {};
-const replicas: { deps: HostDependencies; app: FastifyInstance; base: string }[] = [];
+interface Replica {
+  deps: HostDependencies;
+  app: FastifyInstance;
+  base: string;
+}
+const replicas: Replica[] = [];
 const keys: Record<'alice' | 'mallory' | 'reader', string> = { alice: '', mallory: '', reader: '' };
 
-/** One API replica over the host, listening on loopback. */
-async function startReplica() {
-  const deps = hostDependencies({ kubeConfig: tb.kubeConfig, namespace: stateNamespace, layout: { kind: 'per-cluster', prefix: PREFIX } });
+/** One API replica over the host, listening on loopback; closed with the others of `into`. */
+async function startReplica(layout: NamespaceLayout = PER_CLUSTER, into: Replica[] = replicas): Promise<Replica> {
+  const deps = hostDependencies({ kubeConfig: tb.kubeConfig, namespace: stateNamespace, layout });
   await deps.start();
   const app = await buildApp({
     ...deps,
@@ -51,8 +68,45 @@ async function startReplica() {
   });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   const replica = { deps, app, base };
-  replicas.push(replica);
+  into.push(replica);
   return replica;
+}
+
+async function closeReplicas(list: Replica[]): Promise<void> {
+  for (const { app, deps } of list.splice(0)) {
+    await app.close();
+    await deps.close();
+  }
+}
+
+/** `kubectl auth can-i`'s answer; it exits 1 when the answer is no, so the exit code says nothing. */
+function canI(kubeconfig: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(`${tb.binDir}/kubectl`, [`--kubeconfig=${kubeconfig}`, 'auth', 'can-i', ...args], (error, stdout, stderr) => {
+      const answer = stdout.trim().split(/\s/)[0];
+      if (answer === 'yes' || answer === 'no') resolve(answer);
+      else reject(new Error(`kubectl auth can-i ${args.join(' ')} failed: ${stderr.trim() || error?.message}`));
+    }),
+  );
+}
+
+/**
+ * The objects of tenant `id` in a host namespace, as kind/name: the operator labels and names them
+ * after the tenant and the tcp owns them (docs/contracts.md), so any of the three counts.
+ */
+async function tenantObjects(namespace: string, id: string, uid: string): Promise<string[]> {
+  const kinds = 'tenantcontrolplanes,pods,deployments,replicasets,statefulsets,services,endpointslices,secrets,configmaps,networkpolicies,poddisruptionbudgets,persistentvolumeclaims';
+  const { stdout } = await tb.kubectl(['get', kinds, '-n', namespace, '-o', 'json']);
+  const items: any[] = JSON.parse(stdout).items;
+  return items
+    .filter(
+      (o) =>
+        o.metadata.labels?.['kubeception.io/tenant'] === id ||
+        o.metadata.name === id ||
+        o.metadata.name.startsWith(`${id}-`) ||
+        (o.metadata.ownerReferences ?? []).some((r: { uid: string }) => r.uid === uid),
+    )
+    .map((o) => `${o.kind}/${o.metadata.name}`);
 }
 
 interface Answer {
@@ -148,7 +202,7 @@ before(async () => {
   stateNamespace = ns.name;
   cleanupState = ns.cleanup;
   const location: KeyStoreLocation = { client: host, namespace: stateNamespace };
-  keys.alice = (await createApiKey(location, { account: 'alice', scopes: ['read', 'write', 'kubeconfig'], groups: ['kubeception:tenant-admins'] })).key;
+  keys.alice = (await createApiKey(location, { account: 'alice', scopes: ['read', 'write', 'kubeconfig'], groups: [TENANT_ADMINS, UNBOUND_GROUP] })).key;
   keys.mallory = (await createApiKey(location, { account: 'mallory', scopes: ['read', 'write', 'kubeconfig'], groups: ['kubeception:tenant-admins'] })).key;
   keys.reader = (await createApiKey(location, { account: 'alice', scopes: ['read'], groups: [] })).key;
   await startReplica();
@@ -157,10 +211,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const { app, deps } of replicas) {
-    await app.close();
-    await deps.close();
-  }
+  await closeReplicas(replicas);
   const namespaces = await host.request<{ items: any[] }>('GET', '/api/v1/namespaces').catch(() => ({ items: [] }));
   for (const ns of namespaces.items.filter((o) => o.metadata.name.startsWith(PREFIX))) {
     await host.request('DELETE', `/api/v1/namespaces/${ns.metadata.name}`).catch(() => {});
@@ -328,8 +379,8 @@ test('portal flow with a live operator: create, poll until ready, kubeconfig wit
 
   // A new API process (nothing in memory) still bills the deleted cluster, and stopped at the deletion.
   const fresh = await startReplica({ kind: 'shared', namespace: ns.name }, flowReplicas);
-  const after = await call(fresh.base, 'GET', '/v1/usage', { key: keys.alice });
-  const record = after.body.clusters.find((c: { clusterId: string }) => c.clusterId === id);
+  const billed = await call(fresh.base, 'GET', '/v1/usage', { key: keys.alice });
+  const record = billed.body.clusters.find((c: { clusterId: string }) => c.clusterId === id);
   assert.ok(record !== undefined, 'usage of the deleted cluster is still there');
   assert.notEqual(record.deletedAt, null);
   assert.ok(record.controlPlaneHours.small >= mine.controlPlaneHours.small);
