@@ -153,6 +153,13 @@ export const storageSizeNotShrunkRule: CelRule = {
     `etcd storage size may not shrink (from ${String(oldSelf)} to ${String(self)}): volumes can only grow`,
 };
 
+/** Going from 1 to 3 members (or back) needs etcd member changes the operator does not make yet. */
+export const etcdReplicasImmutableRule: CelRule = {
+  rule: 'self == oldSelf',
+  message: 'etcd.replicas cannot change after creation: adding or removing etcd members is not supported yet',
+  holds: (self, oldSelf) => self === oldSelf,
+};
+
 export const storageClassImmutableRule: CelRule = {
   rule:
     '(has(self.storageClassName) == has(oldSelf.storageClassName)) && ' +

@@ -24,6 +24,7 @@ import {
   quantityRule,
   serviceCIDRSizeRule,
   storageClassImmutableRule,
+  etcdReplicasImmutableRule,
   storageClassNameRule,
   storageSizeNotShrunkRule,
   storageSizePositiveRule,
@@ -154,6 +155,7 @@ const etcd: SchemaNode = {
       description: 'Number of etcd members: 1, or 3 for a cluster that survives the loss of one member.',
       default: 1,
       enum: [1, 3],
+      ...rules(etcdReplicasImmutableRule),
     },
     storage: {
       type: 'object',
