@@ -193,7 +193,7 @@ async function manyTenants(client: KubeClient, kubeconfigPath: string): Promise<
     log(`created ${TENANTS} tcps in ${ns} in ${ms(performance.now() - t)} ms`);
 
     const started = performance.now();
-    operator = new OperatorProcess({ kubeconfig: kubeconfigPath, namespace: ns, leaseNamespace: ns, concurrency: CONCURRENCY, logLevel: 'warn' });
+    operator = new OperatorProcess({ kubeconfig: kubeconfigPath, namespace: ns, leaseNamespace: ns, concurrency: CONCURRENCY, logLevel: 'info' });
     const op = operator;
     let heapPeak = 0;
     let heapTotalPeak = 0;
@@ -262,7 +262,7 @@ async function manyTenants(client: KubeClient, kubeconfigPath: string): Promise<
     row('  time until a tcp was done (from process start)', `p50 ${Math.round(d.p50 / 100) / 10} s`, `p95 ${Math.round(d.p95 / 100) / 10} s, last ${Math.round(d.max / 100) / 10} s`);
     row('  objects created and verified', String(totalObjects), JSON.stringify(counts));
     row('  operator CPU while creating', `${Math.round(((cpuEnd.ticks - cpuStart.ticks) / 100 / ((cpuEnd.at - cpuStart.at) / 1000)) * 100)} % of one core`, `${(cpuEnd.ticks - cpuStart.ticks) / 100} CPU s`);
-    row('  operator CPU afterwards (200 not-Ready tenants, nothing to change)', `${Math.round(((steadyTo.ticks - steadyFrom.ticks) / 100 / ((steadyTo.at - steadyFrom.at) / 1000)) * 100)} % of one core`, 'requeue polling of tenants that are not Ready');
+    row(`  operator CPU afterwards (${TENANTS} not-Ready tenants, nothing to change)`, `${Math.round(((steadyTo.ticks - steadyFrom.ticks) / 100 / ((steadyTo.at - steadyFrom.at) / 1000)) * 100)} % of one core`, 'requeue polling of tenants that are not Ready');
     row('  reconciles / errors (whole run)', `${reconciles} / ${errors}`);
     row('  operator RSS peak (VmHWM)', `${mib(memEnd.rssPeakBytes)} MiB`, `RSS ${mib(memDone.rssBytes)} MiB when all were done, ${mib(memEnd.rssBytes)} MiB at the end; /metrics RSS max ${mib(metricsRss)} MiB`);
     row('  operator heap used, peak (sampled 1/s)', `${mib(heapPeak)} MiB`, `heap total peak ${mib(heapTotalPeak)} MiB`);

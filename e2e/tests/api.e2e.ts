@@ -305,6 +305,15 @@ test('portal flow with a live operator: create, poll until ready, kubeconfig wit
   const owned = await tenantObjects(ns.name, id, tcp.metadata.uid);
   assert.ok(owned.length >= 10, `the operator made the tenant's objects: ${owned.join(', ')}`);
 
+  // Two API deployments on one host (this shared-namespace one and the per-cluster one of the other
+  // tests) keep to their own clusters, even for one account: lists, gets and the meter stay apart.
+  const elsewhere: string = (await api('POST', '/v1/clusters', { key: keys.alice, body: { name: 'per-cluster layout' } })).body.id;
+  assert.deepEqual((await flow('GET', '/v1/clusters', { key: keys.alice })).body.items.map((c: { id: string }) => c.id), [id]);
+  assert.equal((await flow('GET', `/v1/clusters/${elsewhere}`, { key: keys.alice })).status, 404);
+  assert.ok(!(await api('GET', '/v1/clusters', { key: keys.alice })).body.items.some((c: { id: string }) => c.id === id));
+  assert.equal((await api('GET', `/v1/clusters/${id}`, { key: keys.alice })).status, 404);
+  assert.equal((await api('DELETE', `/v1/clusters/${elsewhere}`, { key: keys.alice })).status, 202);
+
   const kubectl = (kubeconfig: string, args: string[]) => run(`${tb.binDir}/kubectl`, [`--kubeconfig=${kubeconfig}`, ...args]);
   /** A kubeconfig from the API, written to a file for kubectl. */
   const kubeconfigFor = async (username: string, groups: string[]) => {

@@ -200,19 +200,20 @@ test('the operator builds a tenant control plane that serves, survives crashes a
       // Kill points: every other run right after the n-th PKI Secret write (n random; the writes take well
       // under a second, a timer alone rarely lands in them), or after a random 0-3 s once the caches synced.
       const pkiTargeted = i % 2 === 0;
-      const delay = Math.round(Math.random() * 3000) + (pkiTargeted ? 3000 : 0);
+      const delay = i === 0 ? 60_000 : Math.round(Math.random() * 3000) + (pkiTargeted ? 3000 : 0);
       // The first kill always lands right after the first root (the cluster CA) is written: the worst point.
       const nth = i === 0 ? 1 : 1 + Math.floor(Math.random() * EXPECTED.Secret.length);
       let written = 0;
       const point = await Promise.race([
         sleep(delay).then(() => `${delay} ms after sync`),
         ...(pkiTargeted
-          ? [child.waitForLog(`PKI secret #${nth} written`, (l) => l.msg === 'PKI secret written' && ++written === nth, 10_000)
+          ? [child.waitForLog(`PKI secret #${nth} written`, (l) => l.msg === 'PKI secret written' && ++written === nth, delay + 1000)
             .then(() => `right after PKI Secret write #${nth}`, () => new Promise<string>(() => undefined))]
           : []),
       ]);
       await child.kill();
       children.splice(children.indexOf(child), 1);
+      if (i === 0) assert.match(point, /^right after PKI Secret write #1$/, 'the first run is killed inside its PKI writes');
       const now = await roots(client, ns);
       const objects = await namespaceObjects(client, ns);
       kills.push(`kill ${i + 1} ${point}: ${objects.size} objects, roots ${[...now.keys()].join(',') || 'none'}`);

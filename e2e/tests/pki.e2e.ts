@@ -5,10 +5,8 @@
 // 2. the Secrets survive a round trip through the host API server byte for byte: re-planning from what
 //    the server returns changes nothing, and a SAN change replaces exactly one Secret.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,70 +15,16 @@ import type { ISecret } from 'kubernetes-models/v1/Secret';
 import { testbedConfig } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
 import { testbed, testNamespace } from '../support/testbed.ts';
+import { freePort, mountSecrets, startDaemon, stopDaemons, tail, type Daemon } from '../support/processes.ts';
 import { apply, type Applicable } from '../../operator/runtime/apply.ts';
 import { KubeClient } from '../../operator/runtime/kube-client.ts';
 import { buildUserKubeconfig, issueUserCertificate, planPki, type PkiPlan, type TenantPkiInput } from '../../operator/pki/index.ts';
 
 const kubectlBin = join(testbedConfig.bin.kubernetes, 'kubectl');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 function ok(plan: PkiPlan): Extract<PkiPlan, { status: 'ok' }> {
   assert.equal(plan.status, 'ok', plan.status === 'alarm' ? JSON.stringify(plan.alarms) : '');
   return plan as Extract<PkiPlan, { status: 'ok' }>;
-}
-
-/** Writes every Secret's keys as files under dir/<secret name>/, as a pod would see them mounted. */
-function mountSecrets(dir: string, secrets: readonly ISecret[]): (secret: string, key: string) => string {
-  for (const secret of secrets) {
-    const folder = join(dir, secret.metadata!.name!);
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
-    for (const [key, value] of Object.entries(secret.data ?? {})) {
-      writeFileSync(join(folder, key), Buffer.from(value, 'base64'), { mode: 0o600 });
-    }
-  }
-  return (secret, key) => join(dir, secret, key);
-}
-
-interface Daemon {
-  name: string;
-  child: ChildProcess;
-  logPath: string;
-}
-
-function startDaemon(name: string, command: string, args: string[], logDir: string): Daemon {
-  const logPath = join(logDir, `${name}.log`);
-  const log = openSync(logPath, 'a');
-  const child = spawn(command, args, { stdio: ['ignore', log, log] });
-  return { name, child, logPath };
-}
-
-/** Stops the daemons this test started, by their pids: SIGTERM, then SIGKILL after 10 s. */
-async function stopDaemons(daemons: Daemon[]): Promise<void> {
-  await Promise.all(
-    daemons.map(async ({ child }) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timeout = sleep(10_000).then(() => 'timeout');
-      if ((await Promise.race([exited, timeout])) === 'timeout') {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }),
-  );
-}
-
-function tail(path: string): string {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').slice(-25).join('\n') : '';
 }
 
 test('etcd and kube-apiserver run on the planned PKI, and every credential is who it should be', { timeout: 240_000 }, async (t) => {

@@ -11,16 +11,14 @@
 // - a kubelet-serving CSR from a node is approved and signed; one naming a foreign address is not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { ISecret } from 'kubernetes-models/v1/Secret';
 import { parse } from 'yaml';
 import { testbedConfig } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
@@ -43,60 +41,10 @@ import {
 } from '../../operator/tenant/index.ts';
 import { describeRef, refOfObject } from '../../operator/tenant/objects.ts';
 import { testCa } from '../../operator/tenant/testing.ts';
+import { freePort, mountSecrets, startDaemon, stopDaemons, tail, type Daemon } from '../support/processes.ts';
 
 const bin = (name: string) => join(testbedConfig.bin.kubernetes, name);
 const etcdBin = join(testbedConfig.bin.etcd, 'etcd');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-interface Daemon {
-  name: string;
-  child: ChildProcess;
-  logPath: string;
-}
-
-function startDaemon(name: string, command: string, args: string[], logDir: string): Daemon {
-  const logPath = join(logDir, `${name}.log`);
-  const child = spawn(command, args, { stdio: ['ignore', openSync(logPath, 'a'), openSync(logPath, 'a')] });
-  return { name, child, logPath };
-}
-
-/** Stops the daemons this test started, by their own pids: SIGTERM, then SIGKILL after 10 s. */
-async function stopDaemons(daemons: Daemon[]): Promise<void> {
-  await Promise.all(
-    daemons.map(async ({ child }) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      if ((await Promise.race([exited, sleep(10_000).then(() => 'timeout')])) === 'timeout') {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    }),
-  );
-}
-
-function tail(path: string): string {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').slice(-30).join('\n') : '';
-}
-
-/** Writes every Secret's keys as files under dir/<secret name>/, as a pod would see them mounted. */
-function mountSecrets(dir: string, secrets: readonly ISecret[]): (secret: string, key: string) => string {
-  for (const secret of secrets) {
-    const folder = join(dir, secret.metadata!.name!);
-    mkdirSync(folder, { recursive: true, mode: 0o700 });
-    for (const [key, value] of Object.entries(secret.data ?? {})) writeFileSync(join(folder, key), Buffer.from(value, 'base64'), { mode: 0o600 });
-  }
-  return (secret, key) => join(dir, secret, key);
-}
 
 /** GET without credentials, trusting only the tenant CA: what token discovery does first. */
 function anonymousGet(url: string, caPem: string): Promise<{ status: number; body: string }> {
