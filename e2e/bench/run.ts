@@ -58,6 +58,22 @@ const stats = (values: number[]) => {
 
 const TCP = (ns: string, name = '') => `/apis/kubeception.io/v1alpha1/namespaces/${ns}/tenantcontrolplanes${name ? `/${name}` : ''}`;
 
+/**
+ * Reads survive the test bed's transient answers (a CRD re-applied by someone else re-initialises its
+ * storage: 429 "storage is (re)initializing" for a few seconds).
+ */
+async function retrying<T>(what: string, read: () => Promise<T>, attempts = 30): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      log(`${what}: ${String(err).slice(0, 200)}; retrying`);
+      await sleep(1000);
+    }
+  }
+}
+
 /** Rows of the final table: figure, value, note. */
 const rows: [string, string, string][] = [];
 const row = (figure: string, value: string, note = '') => rows.push([figure, value, note]);
@@ -84,7 +100,7 @@ async function createTenants(client: KubeClient, ns: string, names: string[], pa
   return created;
 }
 
-/** Removes every tcp of the namespace: by the operator if it runs (finalizer), else by stripping finalizers. */
+/** Deletes the namespace; with no operator watching it, the tcps' finalizers are stripped first. */
 async function deleteNamespace(client: KubeClient, ns: string, operatorRuns: boolean): Promise<void> {
   if (!operatorRuns) {
     const list = await client.request<{ items: TenantControlPlane[] }>('GET', TCP(ns)).catch(() => ({ items: [] as TenantControlPlane[] }));
@@ -93,6 +109,12 @@ async function deleteNamespace(client: KubeClient, ns: string, operatorRuns: boo
     }
   }
   await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch((err: unknown) => { if (!isNotFound(err)) throw err; });
+  // Wait for it to go, so that a second run does not start next to 200 terminating tenants.
+  for (let i = 0; i < 180; i++) {
+    if (await client.request('GET', `/api/v1/namespaces/${ns}`).then(() => false, (err: unknown) => isNotFound(err))) return;
+    await sleep(1000);
+  }
+  log(`namespace ${ns} is still terminating after 3 min`);
 }
 
 /** (i) The cost of one tenant for the operator, piece by piece and as one real reconcile. */
@@ -213,7 +235,7 @@ async function manyTenants(client: KubeClient, kubeconfigPath: string): Promise<
     const doneAt = new Map<string, number>();
     while (doneAt.size < TENANTS) {
       if (performance.now() - started > 30 * 60_000) throw new Error(`only ${doneAt.size}/${TENANTS} tcps done after 30 min`);
-      const list = await client.request<{ items: TenantControlPlane[] }>('GET', TCP(ns));
+      const list = await retrying('listing the tcps', () => client.request<{ items: TenantControlPlane[] }>('GET', TCP(ns)));
       for (const tcp of list.items) {
         const name = tcp.metadata!.name!;
         if (doneAt.has(name)) continue;
@@ -233,7 +255,7 @@ async function manyTenants(client: KubeClient, kubeconfigPath: string): Promise<
     const memDone = await op.memory();
 
     // What exists: every object of every tenant, counted once.
-    const count = async (path: string) => (await client.request<{ items: unknown[] }>('GET', path, { query: { labelSelector: 'app.kubernetes.io/managed-by=kubeception' } })).items.length;
+    const count = async (path: string) => (await retrying(`listing ${path}`, () => client.request<{ items: unknown[] }>('GET', path, { query: { labelSelector: 'app.kubernetes.io/managed-by=kubeception' } }))).items.length;
     const counts = {
       secrets: await count(`/api/v1/namespaces/${ns}/secrets`),
       services: await count(`/api/v1/namespaces/${ns}/services`),
@@ -248,13 +270,28 @@ async function manyTenants(client: KubeClient, kubeconfigPath: string): Promise<
     if (missing.length) throw new Error(`object counts differ from ${TENANTS} x per tenant: ${JSON.stringify(counts)}`);
     const totalObjects = Object.values(counts).reduce((a, b) => a + b, 0);
 
-    // Steady state: nothing to create any more, but no tenant is Ready (no pods may run here).
+    // Steady state: nothing to create any more, but no tenant is Ready (no pods may run here). First let
+    // the follow-up reconciles of the last tenants finish (their own writes re-queue them once).
+    const sum = (m: Map<string, number>, prefix: string) => [...m.entries()].filter(([k]) => k.startsWith(prefix)).reduce((a, [, v]) => a + v, 0);
+    const drainStart = performance.now();
+    let drained = false;
+    while (performance.now() - drainStart < 90_000) {
+      const m = await op.metrics();
+      if (sum(m, 'kubeception_workqueue_depth') === 0 && sum(m, 'kubeception_workqueue_in_flight') === 0) {
+        drained = true;
+        break;
+      }
+      await sleep(1000);
+    }
+    const STEADY_MS = 30_000;
+    const before = await op.metrics();
     const steadyFrom: CpuSample = { at: performance.now(), ticks: await cpuTicks(op.pid) };
-    await sleep(20_000);
+    await sleep(STEADY_MS);
     const steadyTo: CpuSample = { at: performance.now(), ticks: await cpuTicks(op.pid) };
     const metrics = await op.metrics();
-    const reconciles = [...metrics.entries()].filter(([k]) => k.startsWith('kubeception_reconcile_duration_seconds_count')).reduce((a, [, v]) => a + v, 0);
-    const errors = [...metrics.entries()].filter(([k]) => k.startsWith('kubeception_reconcile_errors_total')).reduce((a, [, v]) => a + v, 0);
+    const steadyReconciles = sum(metrics, 'kubeception_reconcile_duration_seconds_count') - sum(before, 'kubeception_reconcile_duration_seconds_count');
+    const reconciles = sum(metrics, 'kubeception_reconcile_duration_seconds_count');
+    const errors = sum(metrics, 'kubeception_reconcile_errors_total');
     const memEnd = await op.memory();
 
     const d = stats([...doneAt.values()]);
@@ -262,7 +299,8 @@ async function manyTenants(client: KubeClient, kubeconfigPath: string): Promise<
     row('  time until a tcp was done (from process start)', `p50 ${Math.round(d.p50 / 100) / 10} s`, `p95 ${Math.round(d.p95 / 100) / 10} s, last ${Math.round(d.max / 100) / 10} s`);
     row('  objects created and verified', String(totalObjects), JSON.stringify(counts));
     row('  operator CPU while creating', `${Math.round(((cpuEnd.ticks - cpuStart.ticks) / 100 / ((cpuEnd.at - cpuStart.at) / 1000)) * 100)} % of one core`, `${(cpuEnd.ticks - cpuStart.ticks) / 100} CPU s`);
-    row(`  operator CPU afterwards (${TENANTS} not-Ready tenants, nothing to change)`, `${Math.round(((steadyTo.ticks - steadyFrom.ticks) / 100 / ((steadyTo.at - steadyFrom.at) / 1000)) * 100)} % of one core`, 'requeue polling of tenants that are not Ready');
+    row(`  operator CPU afterwards (${TENANTS} not-Ready tenants, nothing to change)`, `${Math.round(((steadyTo.ticks - steadyFrom.ticks) / 100 / ((steadyTo.at - steadyFrom.at) / 1000)) * 100)} % of one core`,
+      `${STEADY_MS / 1000} s window ${drained ? `after the queue drained (${Math.round((performance.now() - drainStart - STEADY_MS) / 1000)} s)` : 'although the queue did not drain in 90 s'}: ${steadyReconciles} reconciles (${Math.round((steadyReconciles / (STEADY_MS / 1000)) * 10) / 10}/s)`);
     row('  reconciles / errors (whole run)', `${reconciles} / ${errors}`);
     row('  operator RSS peak (VmHWM)', `${mib(memEnd.rssPeakBytes)} MiB`, `RSS ${mib(memDone.rssBytes)} MiB when all were done, ${mib(memEnd.rssBytes)} MiB at the end; /metrics RSS max ${mib(metricsRss)} MiB`);
     row('  operator heap used, peak (sampled 1/s)', `${mib(heapPeak)} MiB`, `heap total peak ${mib(heapTotalPeak)} MiB`);
@@ -271,7 +309,7 @@ async function manyTenants(client: KubeClient, kubeconfigPath: string): Promise<
     t = performance.now();
     await client.request('DELETE', TCP(ns));
     for (;;) {
-      const left = (await client.request<{ items: unknown[] }>('GET', TCP(ns))).items.length;
+      const left = (await retrying('listing the tcps', () => client.request<{ items: unknown[] }>('GET', TCP(ns)))).items.length;
       if (left === 0) break;
       if (performance.now() - t > 10 * 60_000) throw new Error(`${left} tcps still there 10 min after deleting them`);
       await sleep(1000);
@@ -279,14 +317,10 @@ async function manyTenants(client: KubeClient, kubeconfigPath: string): Promise<
     row(`operator: ${TENANTS} tcps deleted (finalizers released)`, `${Math.round((performance.now() - t) / 100) / 10} s`);
   } finally {
     clearInterval(sampler);
-    const runs = operator !== undefined && operator.child.exitCode === null;
-    if (runs) {
-      // If the run failed midway, strip the finalizers ourselves before stopping it.
-      await deleteNamespace(client, ns, false);
-      await operator!.stop();
-    } else {
-      await deleteNamespace(client, ns, false);
-    }
+    // Stop the operator first: running, it would put back a finalizer stripped before the namespace's
+    // deletion reached the tcp, and the namespace would hang in Terminating.
+    await operator?.stop();
+    await deleteNamespace(client, ns, false);
   }
 }
 
@@ -306,7 +340,12 @@ async function main(): Promise<void> {
     }
   } finally {
     await client.close();
+    printTable();
   }
+}
+
+function printTable(): void {
+  if (rows.length === 0) return;
   const width = Math.max(...rows.map((r) => r[0].length));
   const valueWidth = Math.max(...rows.map((r) => r[1].length));
   console.log(`\n${'figure'.padEnd(width)} | ${'value'.padEnd(valueWidth)} | note`);

@@ -11,6 +11,7 @@ import type { EventRecorder } from '../runtime/events.ts';
 import { nextStatus, type Observed, type WorkloadState } from './status.ts';
 import { controlPlaneHasRun } from './control-plane-ran.ts';
 import { adoptEtcdVolumeClaims } from './etcd-volumes.ts';
+import { requeueAfterMs } from './requeue.ts';
 
 export const FINALIZER = 'kubeception.io/cleanup';
 
@@ -202,9 +203,8 @@ export class TenantReconciler {
       await this.#d.events.normal(tcp, `Phase${status.phase}`, `phase ${previousPhase ?? '(none)'} -> ${status.phase}`);
       log.info({ phase: status.phase, from: previousPhase }, 'phase changed');
     }
-    // Until everything is ready, look again soon even without an event (the tenant's own API, a LB address).
-    // Ready tenants are looked at every 30 s: the bootstrap step approves new kubelets' serving certificates.
-    return status.phase === 'Ready' ? { requeueAfterMs: 30_000 } : { requeueAfterMs: plan.status === 'alarm' ? 60_000 : 2_000 };
+    // Look again without an event only where no watch tells us (see requeue.ts).
+    return { requeueAfterMs: requeueAfterMs({ phase: status.phase, pkiAlarm: plan.status === 'alarm', apiServing, bootstrapOk: observed.tenant?.ok }) };
   }
 
   /** Children go with the tcp by owner references; the finalizer only marks the phase and releases. */
