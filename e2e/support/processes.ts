@@ -60,3 +60,25 @@ export async function stopDaemons(daemons: Daemon[]): Promise<void> {
 export function tail(path: string, lines = 30): string {
   return existsSync(path) ? readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n') : '';
 }
+
+/**
+ * The flags every throwaway kube-apiserver of the e2e tests shares: loopback only, etcd over TLS, serving
+ * and client certificates from the tenant PKI files (`certs(key)` -> path of a `<name>-apiserver-certs` key).
+ */
+export function loopbackApiserverArgs(o: { etcdServers: string[]; port: number; dir: string; certs: (key: string) => string }): string[] {
+  return [
+    `--etcd-servers=${o.etcdServers.join(',')}`,
+    `--etcd-cafile=${o.certs('etcd-ca.crt')}`,
+    `--etcd-certfile=${o.certs('apiserver-etcd-client.crt')}`,
+    `--etcd-keyfile=${o.certs('apiserver-etcd-client.key')}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${o.port}`,
+    `--cert-dir=${join(o.dir, 'apiserver-cert-dir')}`,
+    `--tls-cert-file=${o.certs('apiserver.crt')}`,
+    `--tls-private-key-file=${o.certs('apiserver.key')}`,
+    `--client-ca-file=${o.certs('ca.crt')}`,
+    `--kubelet-client-certificate=${o.certs('apiserver-kubelet-client.crt')}`,
+    `--kubelet-client-key=${o.certs('apiserver-kubelet-client.key')}`,
+  ];
+}

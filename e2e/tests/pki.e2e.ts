@@ -15,7 +15,7 @@ import type { ISecret } from 'kubernetes-models/v1/Secret';
 import { testbedConfig } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
 import { testbed, testNamespace } from '../support/testbed.ts';
-import { freePort, mountSecrets, startDaemon, stopDaemons, tail, type Daemon } from '../support/processes.ts';
+import { freePort, loopbackApiserverArgs, mountSecrets, startDaemon, stopDaemons, tail, type Daemon } from '../support/processes.ts';
 import { apply, type Applicable } from '../../operator/runtime/apply.ts';
 import { KubeClient } from '../../operator/runtime/kube-client.ts';
 import { buildUserKubeconfig, issueUserCertificate, planPki, type PkiPlan, type TenantPkiInput } from '../../operator/pki/index.ts';
@@ -78,19 +78,7 @@ test('etcd and kube-apiserver run on the planned PKI, and every credential is wh
   const certs = (key: string) => file('pkitest-apiserver-certs', key);
   daemons.push(
     startDaemon('kube-apiserver', join(testbedConfig.bin.kubernetes, 'kube-apiserver'), [
-      `--etcd-servers=${members.map((m) => `https://127.0.0.1:${m.client}`).join(',')}`,
-      `--etcd-cafile=${certs('etcd-ca.crt')}`,
-      `--etcd-certfile=${certs('apiserver-etcd-client.crt')}`,
-      `--etcd-keyfile=${certs('apiserver-etcd-client.key')}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${apiPort}`,
-      `--cert-dir=${join(dir, 'apiserver-cert-dir')}`,
-      `--tls-cert-file=${certs('apiserver.crt')}`,
-      `--tls-private-key-file=${certs('apiserver.key')}`,
-      `--client-ca-file=${certs('ca.crt')}`,
-      `--kubelet-client-certificate=${certs('apiserver-kubelet-client.crt')}`,
-      `--kubelet-client-key=${certs('apiserver-kubelet-client.key')}`,
+      ...loopbackApiserverArgs({ etcdServers: members.map((m) => `https://127.0.0.1:${m.client}`), port: apiPort!, dir, certs }),
       `--kubelet-certificate-authority=${certs('ca.crt')}`,
       `--requestheader-client-ca-file=${certs('front-proxy-ca.crt')}`,
       `--proxy-client-cert-file=${certs('front-proxy-client.crt')}`,

@@ -41,7 +41,7 @@ import {
 } from '../../operator/tenant/index.ts';
 import { describeRef, refOfObject } from '../../operator/tenant/objects.ts';
 import { testCa } from '../../operator/tenant/testing.ts';
-import { freePort, mountSecrets, startDaemon, stopDaemons, tail, type Daemon } from '../support/processes.ts';
+import { freePort, loopbackApiserverArgs, mountSecrets, startDaemon, stopDaemons, tail, type Daemon } from '../support/processes.ts';
 
 const bin = (name: string) => join(testbedConfig.bin.kubernetes, name);
 const etcdBin = join(testbedConfig.bin.etcd, 'etcd');
@@ -125,19 +125,7 @@ test('tenant bootstrap on a real control plane: kubeadm RBAC, idempotency, Coref
   writeFileSync(join(dir, 'authentication.yaml'), JSON.stringify(authnConfig));
   daemons.push(
     startDaemon('kube-apiserver', bin('kube-apiserver'), [
-      `--etcd-servers=https://127.0.0.1:${etcdClient}`,
-      `--etcd-cafile=${certs('etcd-ca.crt')}`,
-      `--etcd-certfile=${certs('apiserver-etcd-client.crt')}`,
-      `--etcd-keyfile=${certs('apiserver-etcd-client.key')}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${apiPort}`,
-      `--cert-dir=${join(dir, 'apiserver-cert-dir')}`,
-      `--tls-cert-file=${certs('apiserver.crt')}`,
-      `--tls-private-key-file=${certs('apiserver.key')}`,
-      `--client-ca-file=${certs('ca.crt')}`,
-      `--kubelet-client-certificate=${certs('apiserver-kubelet-client.crt')}`,
-      `--kubelet-client-key=${certs('apiserver-kubelet-client.key')}`,
+      ...loopbackApiserverArgs({ etcdServers: [`https://127.0.0.1:${etcdClient}`], port: apiPort, dir, certs }),
       `--service-account-key-file=${file('boot-sa', 'sa.pub')}`,
       `--service-account-signing-key-file=${file('boot-sa', 'sa.key')}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
