@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { TenantControlPlane } from '../../crds/generated/types.ts';
 import { planPki, type PkiPlan } from '../pki/index.ts';
 import { renderTenant, renderApiServerService, secretDataChecksum, objectNames, secretNames, publicEndpoint, checkTenant, LABELS } from '../render/index.ts';
-import { apply, applyStatus, TENANT_CONTROL_PLANE, type Applicable } from '../runtime/apply.ts';
+import { apply, applyStatus, getOrUndefined, TENANT_CONTROL_PLANE, type Applicable } from '../runtime/apply.ts';
 import { KubeApiError, isConflict, isNotFound, type KubeClient } from '../runtime/kube-client.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { nextStatus, type Observed, type WorkloadState } from './status.ts';
@@ -162,6 +162,7 @@ export class TenantReconciler {
     }
 
     // 3. The host objects: etcd and the control plane, their pods rolled when a mounted Secret changes.
+    //    Under a PKI alarm nothing is applied; what exists is only observed for the status.
     if (plan.status === 'ok') {
       const secretChecksums = Object.fromEntries(secrets.map((s) => [s.metadata.name, secretDataChecksum(s.data)]));
       const rendered = renderTenant(effective as never, {
@@ -173,10 +174,7 @@ export class TenantReconciler {
         if (obj.kind === 'StatefulSet') observed.etcd = workloadState(result, tcp.spec.etcd.replicas);
         if (obj.kind === 'Deployment') observed.controlPlane = workloadState(result, tcp.spec.controlPlane.replicas);
       }
-    }
-
-    // The datastore's claims outlive a deleted StatefulSet, and go with the tcp.
-    if (plan.status === 'ok') {
+      // The datastore's claims outlive a deleted StatefulSet, and go with the tcp.
       try {
         const adopted = await adoptEtcdVolumeClaims(client, tcp, owner, signal);
         if (adopted.length) log.info({ claims: adopted }, 'etcd volume claims owned by the tenant');
@@ -185,6 +183,12 @@ export class TenantReconciler {
         if (!(err instanceof KubeApiError && err.statusCode === 403)) throw err;
         log.warn({ err: err.message }, 'cannot own the etcd volume claims (RBAC: persistentvolumeclaims list, patch): deleting the etcd StatefulSet would delete the datastore');
       }
+    } else {
+      const names = objectNames(name);
+      const read = (apiVersion: string, kind: string, objectName: string) =>
+        getOrUndefined<Record<string, unknown>>(client, { apiVersion, kind, namespace, name: objectName }, signal);
+      observed.etcd = workloadState(await read('apps/v1', 'StatefulSet', names.etcd), tcp.spec.etcd.replicas);
+      observed.controlPlane = workloadState(await read('apps/v1', 'Deployment', names.controlPlane), tcp.spec.controlPlane.replicas);
     }
 
     // 4. Inside the tenant, once its API server serves.
