@@ -69,7 +69,7 @@ build_kubernetes() {
   log "kubernetes $KUBE_VERSION: resolving modules (first time downloads ~500 MB)"
   (cd "$work" && go mod download -x 2>&1 | grep -c '^# get' >/dev/null || true)
   (cd "$work" && GOFLAGS=-mod=mod go list "${pkgs[@]}" >/dev/null)
-  log "kubernetes $KUBE_VERSION: compiling ${kube_cmds[*]} (cold: 30-60 min on 2 cores)"
+  log "kubernetes $KUBE_VERSION: compiling ${kube_cmds[*]} (cold: about 11 min on 2 cores)"
   build_with_progress "kubernetes" "$work" "$work/build.log" -mod=mod -trimpath -ldflags "$ld" -o "$kube_bin.tmp/" "${pkgs[@]}"
   rm -rf "$kube_bin"; mv "$kube_bin.tmp" "$kube_bin"
   "$kube_bin/kubectl" version --client >&2
