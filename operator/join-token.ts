@@ -7,7 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { TenantControlPlane } from '../crds/generated/types.ts';
 import { discoveryTokenCaCertHash } from './pki/index.ts';
 import { secretNames } from './render/names.ts';
-import { apply, type Applicable } from './runtime/apply.ts';
+import { apply, getOrUndefined, tenantControlPlaneRef, type Applicable } from './runtime/apply.ts';
 import { KubeClient } from './runtime/kube-client.ts';
 import { joinCommand, mintJoinToken } from './tenant/join-tokens.ts';
 import { tenantKubeConfig } from './tenant/hook.ts';
@@ -26,7 +26,8 @@ const secretText = (s: { data?: Record<string, string> }, key: string) => {
 
 /** Mints a token in the tenant and stores the join command next to the tcp; refuses a tenant that is not Ready. */
 export async function mintJoinCommand(host: KubeClient, namespace: string, name: string, ttlSeconds: number): Promise<JoinCommandResult> {
-  const tcp = await host.request<TenantControlPlane>('GET', `/apis/kubeception.io/v1alpha1/namespaces/${namespace}/tenantcontrolplanes/${name}`);
+  const tcp = await getOrUndefined<TenantControlPlane>(host, tenantControlPlaneRef(namespace, name));
+  if (!tcp) throw new Error(`tenant ${namespace}/${name} does not exist`);
   const endpoint = tcp.status?.endpoint;
   const ready = tcp.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   if (!endpoint || !ready) throw new Error(`tenant ${namespace}/${name} is not Ready yet (status.endpoint ${endpoint ?? 'unset'}): a worker could not join it`);

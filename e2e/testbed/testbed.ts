@@ -12,6 +12,7 @@ import { DaemonSet, waitFor, isAlive, GiveUp, type DaemonSpec } from './daemons.
 import { setUpNetwork, tearDownNetwork, networkLeftovers } from './network.ts';
 import { loadImages } from './images.ts';
 import { existingWorkers, removeWorker } from './worker.ts';
+import { killContainers, mountsUnder, unmountAll } from './node-cleanup.ts';
 import { log } from './log.ts';
 import { testbedConfig as c } from './config.ts';
 import * as comp from './components.ts';
@@ -154,16 +155,6 @@ async function drainPods(): Promise<void> {
   }, 60_000, 500).catch((err: unknown) => log.warn({ err: String(err) }, 'some pods did not stop; killing them'));
 }
 
-async function killLeftoverContainers(): Promise<void> {
-  if (!daemons.pid('containerd')) return;
-  const ctr = ['--address', c.containerdSocket, '-n', 'k8s.io'];
-  const { stdout } = await run('ctr', [...ctr, 'tasks', 'ls', '-q']).catch(() => ({ stdout: '' }));
-  for (const id of stdout.split('\n').filter(Boolean)) {
-    await tryRun('ctr', [...ctr, 'tasks', 'kill', '-a', '-s', 'SIGKILL', id]);
-    await tryRun('ctr', [...ctr, 'tasks', 'delete', '-f', id]);
-  }
-}
-
 /** Shims of our containerd that outlived it (a shim is its own process group). */
 function testbedShims(): number[] {
   const pids: number[] = [];
@@ -185,12 +176,8 @@ function readdirSafe(dir: string): string[] {
   }
 }
 
-/** Mount points under the test bed's folders, deepest first. */
-function testbedMounts(): string[] {
-  const lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
-  const points = lines.map((l) => l.split(' ')[4] ?? '').filter((p) => p.startsWith(c.stateDir) || p.startsWith(c.runDir) || p.startsWith('/run/netns/cni-') || p.startsWith('/run/netns/kctb-'));
-  return [...new Set(points)].sort((a, b) => b.length - a.length);
-}
+/** Mount points under the test bed's folders and its network namespaces, deepest first. */
+const testbedMounts = () => mountsUnder([c.stateDir, c.runDir, ...NETNS_PREFIXES.map((p) => `/run/netns/${p}`)]);
 
 /** State that `down --purge` removes: the cluster's data. Kept: PKI is remade anyway, the image store is a cache. */
 const PURGED = ['etcd', 'kubelet', 'volumes', 'cni', 'logs', 'pki'];
@@ -199,15 +186,13 @@ export async function down(options: { purge?: boolean } = {}): Promise<void> {
   for (const worker of existingWorkers()) await removeWorker(worker);
   await drainPods();
   for (const name of ['local-provisioner', 'coredns', 'kube-proxy', 'kubelet']) await daemons.stop(name);
-  await killLeftoverContainers();
+  if (daemons.pid('containerd')) await killContainers(c.containerdSocket);
   await daemons.stop('containerd');
   for (const pid of testbedShims()) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
   for (const name of ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd']) await daemons.stop(name);
   for (const name of await daemons.names()) await daemons.stop(name); // anything started by a later issue
   if (existsSync(join(c.bin.kubernetes, 'kube-proxy'))) await tryRun(join(c.bin.kubernetes, 'kube-proxy'), ['--cleanup']);
-  for (const point of testbedMounts()) {
-    if (!(await tryRun('umount', [point]))) await tryRun('umount', ['-l', point]);
-  }
+  await unmountAll(testbedMounts());
   await tearDownNetwork(c, NETNS_PREFIXES);
   await rm(c.runDir, { recursive: true, force: true });
   if (options.purge) for (const dir of PURGED) await rm(join(c.stateDir, dir), { recursive: true, force: true });

@@ -13,6 +13,7 @@ import { loadImages, helloImage, type ImageTarget } from './images.ts';
 import { log } from './log.ts';
 import { pauseImage, testbedConfig as c } from './config.ts';
 import { containerdConfig } from './components.ts';
+import { killContainers, mountsUnder, unmountAll } from './node-cleanup.ts';
 
 export interface Worker {
   name: string;
@@ -173,11 +174,6 @@ export async function joinWorker(w: Worker, joinCommand: string): Promise<{ outp
   return { output };
 }
 
-function mountsUnder(prefixes: string[]): string[] {
-  const points = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '');
-  return [...new Set(points.filter((p) => prefixes.some((x) => p.startsWith(x))))].sort((a, b) => b.length - a.length);
-}
-
 async function removeCgroup(path: string): Promise<void> {
   if (!existsSync(path)) return;
   for (const entry of await readdir(path, { withFileTypes: true })) if (entry.isDirectory()) await removeCgroup(join(path, entry.name));
@@ -187,19 +183,10 @@ async function removeCgroup(path: string): Promise<void> {
 /** Stops everything of the machine and removes its namespace, mounts, cgroups and kubeadm's files. */
 export async function removeWorker(w: Worker): Promise<void> {
   await daemons.stop(`${w.name}-kubelet`);
-  if (daemons.pid(`${w.name}-containerd`)) {
-    const ctr = ['--address', w.containerdSocket, '-n', 'k8s.io'];
-    const { stdout } = await run('ctr', [...ctr, 'tasks', 'ls', '-q']).catch(() => ({ stdout: '' }));
-    for (const id of stdout.split('\n').filter(Boolean)) {
-      await tryRun('ctr', [...ctr, 'tasks', 'kill', '-a', '-s', 'SIGKILL', id]);
-      await tryRun('ctr', [...ctr, 'tasks', 'delete', '-f', id]);
-    }
-  }
+  if (daemons.pid(`${w.name}-containerd`)) await killContainers(w.containerdSocket);
   await daemons.stop(`${w.name}-containerd`);
   await daemons.stop(`${w.name}-machine`); // its mount namespace, and every mount in it, goes with it
-  for (const point of mountsUnder([w.dir, join(c.runDir, 'workers', w.name)])) {
-    if (!(await tryRun('umount', [point]))) await tryRun('umount', ['-l', point]);
-  }
+  await unmountAll(mountsUnder([w.dir, join(c.runDir, 'workers', w.name)]));
   if (existsSync(`/run/netns/${w.netns}`)) await tryRun('ip', ['netns', 'delete', w.netns]);
   await tryRun('ip', ['link', 'delete', `${w.netns}h`]);
   for (const h of cgroupHierarchies()) await removeCgroup(join(h, w.cgroupRoot));

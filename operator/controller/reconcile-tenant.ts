@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { TenantControlPlane } from '../../crds/generated/types.ts';
 import { planPki, type PkiPlan } from '../pki/index.ts';
 import { renderTenant, renderApiServerService, secretDataChecksum, objectNames, secretNames, publicEndpoint, checkTenant, LABELS } from '../render/index.ts';
-import { apply, applyStatus, getOrUndefined, TENANT_CONTROL_PLANE, type Applicable } from '../runtime/apply.ts';
+import { apply, applyStatus, getOrUndefined, tenantControlPlaneRef, TENANT_CONTROL_PLANE, type Applicable } from '../runtime/apply.ts';
 import { KubeApiError, isConflict, isNotFound, type KubeClient } from '../runtime/kube-client.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { nextStatus, type Observed, type WorkloadState } from './status.ts';
@@ -39,15 +39,6 @@ interface SecretObject {
 }
 
 const tcpPath = (ns: string, name: string) => `/apis/${TENANT_CONTROL_PLANE.group}/${TENANT_CONTROL_PLANE.version}/namespaces/${ns}/${TENANT_CONTROL_PLANE.plural}/${name}`;
-
-async function readTenant(client: KubeClient, namespace: string, name: string, signal: AbortSignal): Promise<TenantControlPlane | undefined> {
-  try {
-    return await client.request<TenantControlPlane>('GET', tcpPath(namespace, name), { signal });
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
 
 /**
  * The tenant's Secrets, read from the API server and not from a cache: the PKI plan decides whether a CA
@@ -92,7 +83,7 @@ export class TenantReconciler {
   async reconcile(key: string, signal: AbortSignal): Promise<{ requeueAfterMs?: number }> {
     const [namespace, name] = key.split('/') as [string, string];
     const { client, logger } = this.#d;
-    const tcp = await readTenant(client, namespace, name, signal);
+    const tcp = await getOrUndefined<TenantControlPlane>(client, tenantControlPlaneRef(namespace, name), signal);
     if (!tcp) return {};
     const log = logger.child({ tenant: key, generation: tcp.metadata?.generation });
 
