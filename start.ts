@@ -1,15 +1,37 @@
 // `npm start`: the product on a host cluster. With KUBECONFIG set, that cluster; without, the local
-// test bed (a real single-node Kubernetes built from source, see README) is started as the host.
-// Runs the operator and the REST API as two processes and stops both on Ctrl-C.
+// test bed (a real single-node Kubernetes built from source, see README) is started as the host, by its
+// own command (`npm run testbed -- up`): the product does not link the test bed's code.
+// Runs the operator and the REST API as two processes and stops both on Ctrl-C (a second Ctrl-C while
+// they stop changes nothing).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { log } from './e2e/testbed/log.ts';
+import { createLogger } from './core/index.ts';
+
+const log = createLogger('kubeception-start');
+
+/** Starts the test bed (or finds it running) and returns its admin kubeconfig. */
+async function startTestbed(): Promise<string> {
+  const child = spawn(process.execPath, ['e2e/testbed/cli.ts', 'up'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+    process.stdout.write(chunk);
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const kubeconfig = /export KUBECONFIG=(\S+)/.exec(out)?.[1];
+  if (code !== 0 || kubeconfig === undefined) throw new Error(`the test bed did not come up (exit code ${code}); see its log above`);
+  return kubeconfig;
+}
 
 let kubeconfig = process.env.KUBECONFIG;
 const env: NodeJS.ProcessEnv = { ...process.env };
 if (!kubeconfig) {
   log.info('KUBECONFIG is not set: starting the local test bed as the host cluster');
-  const { up } = await import('./e2e/testbed/testbed.ts');
-  kubeconfig = (await up()).kubeconfig;
+  try {
+    kubeconfig = await startTestbed();
+  } catch (error) {
+    log.error((error as Error).message);
+    process.exit(1);
+  }
   // images on the test bed are built locally: never try to pull them
   env.IMAGE_PULL_POLICY ??= 'Never';
 }
@@ -25,12 +47,14 @@ function launch(name: string, script: string): void {
   children.push(child);
 }
 
-let stopping = false;
-async function stop(code = 0): Promise<void> {
-  stopping = true;
-  for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(undefined) : c.on('exit', r)))));
-  process.exit(code);
+let stopping: Promise<void> | undefined;
+function stop(code = 0): Promise<void> {
+  stopping ??= (async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(undefined) : c.on('exit', r)))));
+    process.exit(code);
+  })();
+  return stopping;
 }
 process.on('SIGINT', () => void stop());
 process.on('SIGTERM', () => void stop());

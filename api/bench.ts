@@ -18,10 +18,11 @@ import { buildApp } from './app.ts';
 import type { ClusterStore } from './cluster-store.ts';
 import { hostDependencies } from './host/index.ts';
 import { KubeClient, loadHostKubeConfig } from './host/kube.ts';
-import { buildTenantControlPlane, newClusterId, TCP_GROUP, TCP_PLURAL, TCP_VERSION, type TenantControlPlane } from './tcp.ts';
+import { buildTenantControlPlane, newClusterId, type TenantControlPlane } from './tcp.ts';
 import { memoryWorld, testKey } from './testing.ts';
 import { MemoryAuthStore } from './auth.ts';
 import { SIZES } from './types.ts';
+import { FINALIZER, GROUP, PLURAL, VERSION } from '../core/index.ts';
 
 export interface ApiBenchOptions {
   clusters?: number;
@@ -115,8 +116,8 @@ async function seed(store: ClusterStore, count: number, concurrency: number): Pr
 /** An operator adds its finalizer to every tcp it sees: with one running, N benchmark clusters become N real ones. */
 async function refuseWithOperator(client: KubeClient): Promise<void> {
   try {
-    const tcps = await client.request<{ items: TenantControlPlane[] }>('GET', `/apis/${TCP_GROUP}/${TCP_VERSION}/${TCP_PLURAL}`, { query: { limit: 500 } });
-    const managed = tcps.items.filter((tcp) => (tcp.metadata.finalizers ?? []).some((f) => f.startsWith('kubeception.io/')));
+    const tcps = await client.request<{ items: TenantControlPlane[] }>('GET', `/apis/${GROUP}/${VERSION}/${PLURAL}`, { query: { limit: 500 } });
+    const managed = tcps.items.filter((tcp) => (tcp.metadata.finalizers ?? []).includes(FINALIZER));
     if (managed.length > 0) {
       throw new Error(
         `an operator seems to be running in this cluster (${managed.length} TenantControlPlanes carry its finalizer): it would provision every benchmark cluster; stop it or pass force`,

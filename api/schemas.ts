@@ -4,8 +4,9 @@
 // versions the CRD accepts.
 import { LATEST_VERSION, SUPPORTED_VERSIONS } from '../crds/schema/versions.ts';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency.ts';
-import { CLUSTER_ID_PATTERN, PHASES } from './tcp.ts';
+import { CLUSTER_ID_PATTERN } from './tcp.ts';
 import { SIZES } from './types.ts';
+import { PHASES } from '../core/index.ts';
 
 export interface ApiLimits {
   /** Longest kubeconfig certificate lifetime an account may ask for. */

@@ -1,10 +1,10 @@
 // Starts the API against the host cluster: `node api/server.ts --help`.
-import { pino } from 'pino';
 import { buildApp } from './app.ts';
 import { parseConfig, USAGE } from './config.ts';
 import { hostDependencies } from './host/index.ts';
 import { loadHostKubeConfig } from './host/kube.ts';
 import { PeriodicTasks } from './metering.ts';
+import { createLogger } from '../core/index.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     process.stderr.write(`${message === USAGE ? '' : `${message}\n\n`}${USAGE}\n`);
     process.exit(message === USAGE ? 0 : 2);
   }
-  const logger = pino({ level: config.logLevel, base: { component: 'kubeception-api' } });
+  const logger = createLogger('kubeception-api', config.logLevel);
   const deps = hostDependencies({
     kubeConfig: loadHostKubeConfig(config.kubeconfig),
     namespace: config.namespace,

@@ -4,22 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { controlPlaneFor, type ControlPlaneSizing } from './sizes.ts';
 import { SIZES, type Size } from './types.ts';
-
-export const TCP_GROUP = 'kubeception.io';
-export const TCP_VERSION = 'v1alpha1';
-export const TCP_API_VERSION = `${TCP_GROUP}/${TCP_VERSION}`;
-export const TCP_KIND = 'TenantControlPlane';
-export const TCP_PLURAL = 'tenantcontrolplanes';
-
-export const LABEL_ACCOUNT = 'kubeception.io/account';
-export const LABEL_SIZE = 'kubeception.io/size';
-export const LABEL_CREATED_BY = 'app.kubernetes.io/created-by';
-export const LABEL_IDEMPOTENCY = 'kubeception.io/idempotency-key';
-export const ANNOTATION_DISPLAY_NAME = 'kubeception.io/display-name';
-export const CREATED_BY_API = 'kubeception-api';
-
-export const PHASES = ['Provisioning', 'Ready', 'Upgrading', 'Deleting', 'Failed'] as const;
-export type Phase = (typeof PHASES)[number];
+import { ANNOTATIONS, API_VERSION, CREATED_BY_API, KIND, LABELS, PHASES, type Phase, type TenantControlPlaneSpecInput, type TenantControlPlaneStatus } from '../core/index.ts';
 
 /** Cluster ids: `c` + 11 of [a-z0-9] (~56 bits). A DNS-1035 label, short enough for `<id>-controller-manager-kubeconfig`. */
 export const CLUSTER_ID_PATTERN = '^c[a-z0-9]{11}$';
@@ -42,16 +27,10 @@ export function isClusterId(value: string): boolean {
   return CLUSTER_ID_REGEX.test(value);
 }
 
-export interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-  observedGeneration?: number;
-}
-
-/** The parts of a TenantControlPlane the API writes and reads. */
+/**
+ * A TenantControlPlane as the API writes and reads it: the CRD's generated types, with the spec as the API
+ * writes it (only what the portal controls; the CRD defaults the rest) and the metadata the API relies on.
+ */
 export interface TenantControlPlane {
   apiVersion: string;
   kind: string;
@@ -67,21 +46,8 @@ export interface TenantControlPlane {
     deletionTimestamp?: string;
     finalizers?: string[];
   };
-  spec: {
-    version: string;
-    controlPlane?: Partial<ControlPlaneSizing> & { extraArgs?: unknown };
-    [field: string]: unknown;
-  };
-  status?: {
-    observedGeneration?: number;
-    phase?: string;
-    version?: string;
-    endpoint?: string;
-    controlPlane?: { replicas?: number; readyReplicas?: number; selector?: string };
-    kubeconfigSecrets?: { admin?: string; clusterAPI?: string };
-    conditions?: Condition[];
-    [field: string]: unknown;
-  };
+  spec: TenantControlPlaneSpecInput;
+  status?: TenantControlPlaneStatus;
 }
 
 export interface NewClusterInput {
@@ -90,26 +56,26 @@ export interface NewClusterInput {
   account: string;
   name: string;
   size: Size;
-  version: string;
+  version: TenantControlPlaneSpecInput['version'];
   /** Hash of the Idempotency-Key that created it (a label, for tracing duplicates). */
   idempotencyKeyHash?: string;
 }
 
 export function buildTenantControlPlane(input: NewClusterInput): TenantControlPlane {
   const labels: Record<string, string> = {
-    [LABEL_ACCOUNT]: input.account,
-    [LABEL_SIZE]: input.size,
-    [LABEL_CREATED_BY]: CREATED_BY_API,
+    [LABELS.account]: input.account,
+    [LABELS.size]: input.size,
+    [LABELS.createdBy]: CREATED_BY_API,
   };
-  if (input.idempotencyKeyHash !== undefined) labels[LABEL_IDEMPOTENCY] = input.idempotencyKeyHash;
+  if (input.idempotencyKeyHash !== undefined) labels[LABELS.idempotencyKey] = input.idempotencyKeyHash;
   return {
-    apiVersion: TCP_API_VERSION,
-    kind: TCP_KIND,
+    apiVersion: API_VERSION,
+    kind: KIND,
     metadata: {
       name: input.id,
       namespace: input.namespace,
       labels,
-      annotations: { [ANNOTATION_DISPLAY_NAME]: input.name },
+      annotations: { [ANNOTATIONS.displayName]: input.name },
     },
     spec: {
       version: input.version,
@@ -126,25 +92,25 @@ export function updatePatch(change: { size?: Size; version?: string }, resourceV
   if (change.version !== undefined) spec.version = change.version;
   if (change.size !== undefined) {
     spec.controlPlane = controlPlaneFor(change.size);
-    metadata.labels = { [LABEL_SIZE]: change.size };
+    metadata.labels = { [LABELS.size]: change.size };
   }
   return { metadata, spec };
 }
 
 export function accountOf(tcp: TenantControlPlane): string | undefined {
-  return tcp.metadata.labels?.[LABEL_ACCOUNT];
+  return tcp.metadata.labels?.[LABELS.account];
 }
 
 /** The size label; for objects edited by hand without it, the size whose replica count matches. */
 export function sizeOf(tcp: TenantControlPlane): Size {
-  const label = tcp.metadata.labels?.[LABEL_SIZE];
+  const label = tcp.metadata.labels?.[LABELS.size];
   if ((SIZES as readonly string[]).includes(label ?? '')) return label as Size;
   const replicas = tcp.spec.controlPlane?.replicas ?? 1;
   return replicas >= 3 ? 'large' : replicas === 2 ? 'medium' : 'small';
 }
 
 export function displayNameOf(tcp: TenantControlPlane): string {
-  return tcp.metadata.annotations?.[ANNOTATION_DISPLAY_NAME] ?? tcp.metadata.name;
+  return tcp.metadata.annotations?.[ANNOTATIONS.displayName] ?? tcp.metadata.name;
 }
 
 export interface ClusterView {

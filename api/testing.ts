@@ -1,15 +1,7 @@
 // In-memory dependencies for unit tests and the in-process benchmark: the same interfaces as the
 // host implementations, with the real PKI and the real bootstrap-token functions, so what the routes
 // return (certificates, join commands) is genuine; only the storage is a Map instead of the host.
-import { buildUserKubeconfig, createCaCertificate, discoveryTokenCaCertHash, generatePrivateKey, issueUserCertificate } from '../operator/pki/index.ts';
-import {
-  bootstrapTokenSecret,
-  formatToken,
-  generateBootstrapToken,
-  joinCommand,
-  tokenInfoFromSecret,
-  type JoinTokenInfo,
-} from '../operator/tenant/join-tokens.ts';
+import { bootstrapTokenSecret, buildUserKubeconfig, createCaCertificate, discoveryTokenCaCertHash, formatToken, generateBootstrapToken, generatePrivateKey, issueUserCertificate, joinCommand, tokenInfoFromSecret, type JoinTokenInfo } from '../core/index.ts';
 import type { AppDependencies } from './app.ts';
 import { MemoryAuthStore } from './auth.ts';
 import { MemoryClusterStore } from './cluster-store.ts';

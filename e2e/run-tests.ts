@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { ensureBinaries, status, up, down } from './testbed/testbed.ts';
 import { log } from './testbed/log.ts';
 
-const unitTests = ['operator/**/*.test.ts', 'api/**/*.test.ts', 'crds/**/*.test.ts', 'e2e/testbed/**/*.test.ts'];
+const unitTests = ['core/**/*.test.ts', 'operator/**/*.test.ts', 'api/**/*.test.ts', 'crds/**/*.test.ts', 'e2e/testbed/**/*.test.ts'];
 const e2eTests = process.argv.slice(2).length ? process.argv.slice(2) : ['e2e/tests/*.e2e.ts'];
 
 function nodeTest(files: string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -4,14 +4,22 @@
 //   node operator/join-token.ts <namespace>/<name> [--ttl 2h]
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { TenantControlPlane } from '../crds/generated/types.ts';
-import { discoveryTokenCaCertHash } from './pki/index.ts';
-import { secretNames } from './render/names.ts';
-import { apply, getOrUndefined, tenantControlPlaneRef, type Applicable } from './runtime/apply.ts';
-import { KubeClient } from './runtime/kube-client.ts';
-import { joinCommand, mintJoinToken } from './tenant/join-tokens.ts';
-import { tenantKubeConfig } from './tenant/hook.ts';
-
+import {
+  KubeClient,
+  LABELS,
+  MANAGED_BY,
+  apply,
+  discoveryTokenCaCertHash,
+  getOrUndefined,
+  joinCommand,
+  mintJoinToken,
+  secretNames,
+  tenantControlPlaneRef,
+  tenantKubeConfig,
+  tenantOwnerReference,
+  type Applicable,
+  type TenantControlPlane,
+} from '../core/index.ts';
 export interface JoinCommandResult {
   command: string;
   expiresAt: Date;
@@ -39,14 +47,13 @@ export async function mintJoinCommand(host: KubeClient, namespace: string, name:
     const minted = await mintJoinToken(tenant, { ttlSeconds, description: 'minted by kubeception operator/join-token.ts' });
     const expiresAt = minted.info.expiresAt ?? new Date(Date.now() + ttlSeconds * 1000);
     const command = joinCommand({ endpoint, token: minted.token, caCertHash: discoveryTokenCaCertHash(ca) });
-    const secretName = `${name}-join-command`;
-    const uid = tcp.metadata!.uid!;
+    const secretName = names.joinCommand;
     await apply(host, {
       apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
       metadata: {
         name: secretName, namespace,
-        labels: { 'app.kubernetes.io/managed-by': 'kubeception', 'kubeception.io/tenant': name, 'kubeception.io/component': 'join' },
-        ownerReferences: [{ apiVersion: 'kubeception.io/v1alpha1', kind: 'TenantControlPlane', name, uid, controller: true, blockOwnerDeletion: true }],
+        labels: { [LABELS.managedBy]: MANAGED_BY, [LABELS.tenant]: name, [LABELS.component]: 'join' },
+        ownerReferences: [tenantOwnerReference({ name, uid: tcp.metadata!.uid! })],
       },
       stringData: { command, expiresAt: expiresAt.toISOString() },
     } as Applicable);

@@ -2,11 +2,9 @@
 // TenantControlPlane controller. Serves /metrics, /healthz and /readyz all the time.
 import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { parse } from 'yaml';
 import { parseConfig, USAGE, type OperatorConfig } from './config.ts';
-import { KubeClient } from './runtime/kube-client.ts';
-import { apply, type Applicable } from './runtime/apply.ts';
+import { KubeClient, TenantClients, apply, createLogger, type Applicable } from '../core/index.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { EventRecorder } from './runtime/events.ts';
 import { createMetrics, startHealthServer } from './runtime/metrics.ts';
@@ -33,7 +31,7 @@ async function ensureNamespace(client: KubeClient, name: string): Promise<void> 
 }
 
 export async function runOperator(config: OperatorConfig): Promise<{ stop: () => Promise<void> }> {
-  const logger = pino({ level: config.logLevel, base: { component: 'kubeception-operator' } });
+  const logger = createLogger('kubeception-operator', config.logLevel);
   const kc = new KubeConfig();
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
   else kc.loadFromDefault();
@@ -43,6 +41,8 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop: () =>
 
   const metrics = createMetrics();
   const events = new EventRecorder({ client, logger });
+  // One client per tenant API server, kept while the tenant exists (and across leadership changes).
+  const tenantClients = new TenantClients();
   let controller: TenantController | undefined;
   const health = await startHealthServer({ registry: metrics.registry, port: config.metricsPort, ready: () => controller?.started ?? false, logger });
   const elector = new LeaderElector({
@@ -52,14 +52,14 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop: () =>
     logger,
     onStartedLeading: async () => {
       controller = new TenantController({
-        client, events, logger, metrics,
+        client, events, logger, metrics, tenantClients,
         options: {
           concurrency: config.concurrency,
           namespace: config.namespace,
           imageRegistry: config.imageRegistry,
           imagePullPolicy: config.imagePullPolicy,
           nodeAddress: config.nodeAddress ? async () => config.nodeAddress : firstNodeAddress(client),
-          bootstrapTenant: tenantBootstrapper({ logger, imageRegistry: config.imageRegistry, imagePullPolicy: config.imagePullPolicy }),
+          bootstrapTenant: tenantBootstrapper({ clients: tenantClients, logger, imageRegistry: config.imageRegistry, imagePullPolicy: config.imagePullPolicy }),
         },
       });
       await controller.start();
@@ -76,6 +76,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop: () =>
       await elector.stop();
       await leading.catch(() => undefined);
       await controller?.stop();
+      await tenantClients.close();
       await events.close();
       await health.close();
       await client.close();
@@ -93,10 +94,13 @@ if (import.meta.main) {
     process.exit(message === USAGE ? 0 : 2);
   }
   const operator = await runOperator(config);
-  const stop = async () => {
-    await operator.stop();
-    process.exit(0);
-  };
+  // Ctrl-C on `npm start` signals the whole process group, and users press it twice: the second signal
+  // waits for the same shutdown instead of closing servers that are already closed.
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= operator.stop().then(() => process.exit(0), (error: unknown) => {
+    process.stderr.write(`operator shutdown failed: ${(error as Error).message}\n`);
+    process.exit(1);
+  }));
   process.on('SIGTERM', () => void stop());
   process.on('SIGINT', () => void stop());
 }

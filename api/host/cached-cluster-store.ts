@@ -7,9 +7,9 @@
 // a moment ago is found too. Lists are eventually consistent across replicas (watch latency).
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { Informer } from '../../operator/runtime/informer.ts';
+import { Informer, LABELS, tenantControlPlanePath } from '../../core/index.ts';
 import type { ClusterStore } from '../cluster-store.ts';
-import { LABEL_ACCOUNT, TCP_GROUP, TCP_PLURAL, TCP_VERSION, accountOf, type TenantControlPlane } from '../tcp.ts';
+import { accountOf, type TenantControlPlane } from '../tcp.ts';
 import type { KubeClient } from './kube.ts';
 import type { KubeClusterStore } from './cluster-store.ts';
 
@@ -41,11 +41,10 @@ export class CachedClusterStore implements ClusterStore {
     this.#logger = options.logger;
     // A shared-namespace layout watches only that namespace; per-cluster namespaces need all of them.
     const shared = options.inner.sharedNamespace;
-    const base = `/apis/${TCP_GROUP}/${TCP_VERSION}`;
     this.#informer = new Informer({
       client: options.client,
-      path: shared === undefined ? `${base}/${TCP_PLURAL}` : `${base}/namespaces/${encodeURIComponent(shared)}/${TCP_PLURAL}`,
-      labelSelector: LABEL_ACCOUNT,
+      path: tenantControlPlanePath(shared),
+      labelSelector: LABELS.account,
       name: 'api-tenantcontrolplanes',
       ...(options.logger ? { logger: options.logger } : {}),
     });
@@ -98,6 +97,7 @@ export class CachedClusterStore implements ClusterStore {
   }
 
   async list(account?: string): Promise<TenantControlPlane[]> {
+    // client-node types timestamps as Date; the cache holds the JSON the API server sent, as the API reads it.
     const all = (this.#informer.list() as unknown as TenantControlPlane[]).filter((tcp) => this.#inner.owns(tcp));
     return account === undefined ? all : all.filter((tcp) => accountOf(tcp) === account);
   }

@@ -5,12 +5,12 @@
 // still need the Secrets in it to clean up).
 import type { V1Namespace, V1NamespaceList } from '@kubernetes/client-node';
 import { ClusterConflictError, ClusterExistsError, type ClusterStore } from '../cluster-store.ts';
-import { CREATED_BY_API, LABEL_ACCOUNT, LABEL_CREATED_BY, TCP_GROUP, TCP_PLURAL, TCP_VERSION, accountOf, type TenantControlPlane } from '../tcp.ts';
+import { accountOf, type TenantControlPlane } from '../tcp.ts';
 import { isStatus, onHost, type KubeClient } from './kube.ts';
+import { CREATED_BY_API, GROUP, LABELS, PLURAL, VERSION } from '../../core/index.ts';
 
 export type NamespaceLayout = { kind: 'per-cluster'; prefix: string } | { kind: 'shared'; namespace: string };
 
-export const LABEL_CLUSTER = 'kubeception.io/cluster';
 
 interface TcpList {
   items: TenantControlPlane[];
@@ -59,8 +59,8 @@ export class KubeClusterStore implements ClusterStore {
   }
 
   #collection(namespace?: string): string {
-    const base = `/apis/${TCP_GROUP}/${TCP_VERSION}`;
-    return namespace === undefined ? `${base}/${TCP_PLURAL}` : `${base}/namespaces/${encodeURIComponent(namespace)}/${TCP_PLURAL}`;
+    const base = `/apis/${GROUP}/${VERSION}`;
+    return namespace === undefined ? `${base}/${PLURAL}` : `${base}/namespaces/${encodeURIComponent(namespace)}/${PLURAL}`;
   }
 
   #path(id: string): string {
@@ -91,7 +91,7 @@ export class KubeClusterStore implements ClusterStore {
       kind: 'Namespace',
       metadata: {
         name: namespace,
-        labels: { [LABEL_CREATED_BY]: CREATED_BY_API, [LABEL_CLUSTER]: id, [LABEL_ACCOUNT]: account },
+        labels: { [LABELS.createdBy]: CREATED_BY_API, [LABELS.cluster]: id, [LABELS.account]: account },
       },
     };
     try {
@@ -116,7 +116,7 @@ export class KubeClusterStore implements ClusterStore {
 
   async list(account?: string): Promise<TenantControlPlane[]> {
     const namespace = this.sharedNamespace;
-    const labelSelector = account === undefined ? LABEL_ACCOUNT : `${LABEL_ACCOUNT}=${account}`;
+    const labelSelector = account === undefined ? LABELS.account : `${LABELS.account}=${account}`;
     return onHost(async () => {
       const items: TenantControlPlane[] = [];
       let token: string | undefined;
@@ -174,11 +174,11 @@ export class KubeClusterStore implements ClusterStore {
   async collectGarbage(now: Date = new Date()): Promise<number> {
     if (this.#layout.kind !== 'per-cluster') return 0;
     const namespaces = await this.#client.request<V1NamespaceList>('GET', '/api/v1/namespaces', {
-      query: { labelSelector: `${LABEL_CREATED_BY}=${CREATED_BY_API},${LABEL_CLUSTER}` },
+      query: { labelSelector: `${LABELS.createdBy}=${CREATED_BY_API},${LABELS.cluster}` },
     });
     let deleted = 0;
     for (const namespace of namespaces.items) {
-      const id = namespace.metadata?.labels?.[LABEL_CLUSTER];
+      const id = namespace.metadata?.labels?.[LABELS.cluster];
       const created = Date.parse(String(namespace.metadata?.creationTimestamp ?? ''));
       if (id === undefined || namespace.metadata?.deletionTimestamp !== undefined) continue;
       if (namespace.metadata?.name !== this.namespaceFor(id)) continue;
@@ -191,14 +191,14 @@ export class KubeClusterStore implements ClusterStore {
   }
 
   async ready(): Promise<void> {
-    const resources = await onHost(() => this.#client.request<{ resources?: { name: string }[] }>('GET', `/apis/${TCP_GROUP}/${TCP_VERSION}`)).catch(
+    const resources = await onHost(() => this.#client.request<{ resources?: { name: string }[] }>('GET', `/apis/${GROUP}/${VERSION}`)).catch(
       (error: unknown) => {
-        if (isStatus(error, 404)) throw new Error(`the host does not serve ${TCP_GROUP}/${TCP_VERSION}: is the TenantControlPlane CRD installed?`);
+        if (isStatus(error, 404)) throw new Error(`the host does not serve ${GROUP}/${VERSION}: is the TenantControlPlane CRD installed?`);
         throw error;
       },
     );
-    if (!(resources.resources ?? []).some((r) => r.name === TCP_PLURAL)) {
-      throw new Error(`the host does not serve ${TCP_PLURAL}.${TCP_GROUP}: is the TenantControlPlane CRD installed?`);
+    if (!(resources.resources ?? []).some((r) => r.name === PLURAL)) {
+      throw new Error(`the host does not serve ${PLURAL}.${GROUP}: is the TenantControlPlane CRD installed?`);
     }
   }
 }

@@ -4,10 +4,9 @@
 // number of API replicas.
 import type { V1ConfigMap, V1ConfigMapList } from '@kubernetes/client-node';
 import type { IdempotencyRecord, IdempotencyStore, StoredResponse } from '../idempotency.ts';
-import { CREATED_BY_API, LABEL_ACCOUNT, LABEL_CREATED_BY } from '../tcp.ts';
 import { isStatus, onHost, type KubeClient } from './kube.ts';
+import { CREATED_BY_API, LABELS } from '../../core/index.ts';
 
-const LABEL_IDEMPOTENCY_RECORD = 'kubeception.io/idempotency-record';
 const DATA_KEY = 'record.json';
 
 export interface KubeIdempotencyStoreOptions {
@@ -50,7 +49,7 @@ export class KubeIdempotencyStore implements IdempotencyStore {
       metadata: {
         name: this.#name(record.keyHash),
         namespace: this.#namespace,
-        labels: { [LABEL_CREATED_BY]: CREATED_BY_API, [LABEL_IDEMPOTENCY_RECORD]: 'true', [LABEL_ACCOUNT]: record.account },
+        labels: { [LABELS.createdBy]: CREATED_BY_API, [LABELS.idempotencyRecord]: 'true', [LABELS.account]: record.account },
       },
       data: { [DATA_KEY]: JSON.stringify(record) },
     };
@@ -112,7 +111,7 @@ export class KubeIdempotencyStore implements IdempotencyStore {
 
   async expire(now: Date): Promise<number> {
     const list = await onHost(() =>
-      this.#client.request<V1ConfigMapList>('GET', this.#collection(), { query: { labelSelector: `${LABEL_IDEMPOTENCY_RECORD}=true` } }),
+      this.#client.request<V1ConfigMapList>('GET', this.#collection(), { query: { labelSelector: `${LABELS.idempotencyRecord}=true` } }),
     );
     let removed = 0;
     for (const configMap of list.items) {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeApiError } from '../../operator/runtime/kube-client.ts';
+import { KubeApiError } from '../../core/index.ts';
 import { ProblemError } from '../problems.ts';
 import { hostUnavailable, onHost } from './kube.ts';
 

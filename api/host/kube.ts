@@ -1,7 +1,7 @@
 // Small helpers shared by the host-cluster stores: the host client, and the mapping of "the host
 // API server is unreachable or overloaded" to a 503 the portal can retry.
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeApiError, KubeClient } from '../../operator/runtime/kube-client.ts';
+import { KubeApiError, KubeClient } from '../../core/index.ts';
 import { ProblemError } from '../problems.ts';
 
 export { KubeApiError, KubeClient };

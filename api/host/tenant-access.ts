@@ -2,11 +2,8 @@
 // `<name>-ca` (ca.crt, ca.key) signs per-user client certificates and gives the discovery hash;
 // `<name>-admin-kubeconfig` (admin.conf) lets the API act inside the tenant (join tokens, node count).
 // The tenant API server is reached at status.endpoint, the address clients use.
-import { KubeConfig, type V1NodeList, type V1Secret } from '@kubernetes/client-node';
-import { buildUserKubeconfig, discoveryTokenCaCertHash, issueUserCertificate } from '../../operator/pki/index.ts';
-import { pkiSecretName } from '../../operator/pki/secrets.ts';
-import { joinCommand, listJoinTokens, mintJoinToken, revokeJoinToken, formatToken, type JoinTokenInfo } from '../../operator/tenant/join-tokens.ts';
-import { KubeApiError, KubeClient } from '../../operator/runtime/kube-client.ts';
+import type { V1NodeList, V1Secret } from '@kubernetes/client-node';
+import { KubeApiError, KubeClient, buildUserKubeconfig, discoveryTokenCaCertHash, formatToken, issueUserCertificate, joinCommand, listJoinTokens, mintJoinToken, pkiSecretName, revokeJoinToken, TenantClients, type JoinTokenInfo } from '../../core/index.ts';
 import type { ClusterStore } from '../cluster-store.ts';
 import { ProblemError, problems } from '../problems.ts';
 import type { TenantControlPlane } from '../tcp.ts';
@@ -46,15 +43,14 @@ export class HostTenantAccess implements TenantAccess {
   readonly #host: KubeClient;
   readonly #clusters: ClusterStore;
   readonly #clock: Clock;
-  readonly #timeoutMs: number;
-  /** Tenant clients by tcp uid + admin Secret version: connections are reused, rotations picked up. */
-  readonly #tenantClients = new Map<string, { version: string; client: KubeClient }>();
+  /** One client per tenant: connections are reused, a re-issued kubeconfig or a new endpoint picked up. */
+  readonly #tenantClients: TenantClients;
 
   constructor(options: HostTenantAccessOptions) {
     this.#host = options.host;
     this.#clusters = options.clusters;
     this.#clock = options.clock ?? systemClock;
-    this.#timeoutMs = options.tenantTimeoutMs ?? 10_000;
+    this.#tenantClients = new TenantClients({ timeoutMs: options.tenantTimeoutMs ?? 10_000 });
   }
 
   async #secret(tcp: TenantControlPlane, name: string, key: string): Promise<{ value: string; version: string }> {
@@ -88,20 +84,8 @@ export class HostTenantAccess implements TenantAccess {
 
   async #tenant(tcp: TenantControlPlane): Promise<KubeClient> {
     const admin = await this.#secret(tcp, pkiSecretName(tcp.metadata.name, 'admin-kubeconfig'), 'admin.conf');
-    const cacheKey = tcp.metadata.uid ?? tcp.metadata.name;
-    const version = `${admin.version}/${tcp.status?.endpoint ?? ''}`;
-    const cached = this.#tenantClients.get(cacheKey);
-    if (cached?.version === version) return cached.client;
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(admin.value);
-    const cluster = kubeConfig.getCurrentCluster();
-    if (cluster === null) throw new Error(`admin.conf of cluster ${tcp.metadata.name} has no current cluster`);
     // The admin kubeconfig may name an in-host address (e.g. the Service DNS name); the endpoint is what reaches it.
-    kubeConfig.clusters = kubeConfig.clusters.map((c) => (c.name === cluster.name ? { ...c, server: this.#endpoint(tcp) } : c));
-    const client = new KubeClient(kubeConfig, { timeoutMs: this.#timeoutMs });
-    await cached?.client.close().catch(() => {});
-    this.#tenantClients.set(cacheKey, { version, client });
-    return client;
+    return this.#tenantClients.get(`${tcp.metadata.namespace}/${tcp.metadata.name}`, admin.value, this.#endpoint(tcp));
   }
 
   async #inTenant<T>(tcp: TenantControlPlane, call: (client: KubeClient) => Promise<T>): Promise<T> {
@@ -154,7 +138,6 @@ export class HostTenantAccess implements TenantAccess {
   }
 
   async close(): Promise<void> {
-    for (const { client } of this.#tenantClients.values()) await client.close().catch(() => {});
-    this.#tenantClients.clear();
+    await this.#tenantClients.close();
   }
 }

@@ -4,12 +4,11 @@
 // API replicas never lose each other's intervals.
 import type { FastifyBaseLogger } from 'fastify';
 import type { V1ConfigMap, V1ConfigMapList } from '@kubernetes/client-node';
-import { CREATED_BY_API, LABEL_ACCOUNT, LABEL_CREATED_BY } from '../tcp.ts';
 import { ACCOUNT_PATTERN } from '../types.ts';
 import { parseUsageRecord, type ClusterUsageRecord, type UsageLedger } from '../usage.ts';
 import { isStatus, onHost, type KubeClient } from './kube.ts';
+import { CREATED_BY_API, LABELS } from '../../core/index.ts';
 
-const LABEL_LEDGER = 'kubeception.io/usage-ledger';
 /** ConfigMaps hold at most 1 MiB; warn well before. At ~400 bytes a record this is ~2000 clusters. */
 const SIZE_WARNING_BYTES = 800 * 1024;
 
@@ -87,7 +86,7 @@ export class KubeUsageLedger implements UsageLedger {
                 metadata: {
                   name: this.#name(account),
                   namespace: this.#namespace,
-                  labels: { [LABEL_CREATED_BY]: CREATED_BY_API, [LABEL_LEDGER]: 'true', [LABEL_ACCOUNT]: account },
+                  labels: { [LABELS.createdBy]: CREATED_BY_API, [LABELS.usageLedger]: 'true', [LABELS.account]: account },
                 },
                 data,
               } satisfies V1ConfigMap,
@@ -108,8 +107,8 @@ export class KubeUsageLedger implements UsageLedger {
 
   async accounts(): Promise<string[]> {
     const list = await onHost(() =>
-      this.#client.request<V1ConfigMapList>('GET', this.#collection(), { query: { labelSelector: `${LABEL_LEDGER}=true` } }),
+      this.#client.request<V1ConfigMapList>('GET', this.#collection(), { query: { labelSelector: `${LABELS.usageLedger}=true` } }),
     );
-    return list.items.map((cm) => cm.metadata?.labels?.[LABEL_ACCOUNT]).filter((a): a is string => a !== undefined && ACCOUNT_PATTERN.test(a));
+    return list.items.map((cm) => cm.metadata?.labels?.[LABELS.account]).filter((a): a is string => a !== undefined && ACCOUNT_PATTERN.test(a));
   }
 }

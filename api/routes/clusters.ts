@@ -2,7 +2,7 @@
 // (size, version, name), delete (202). Every id is looked up within the caller's account: another
 // account's cluster is indistinguishable from one that does not exist (404).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { checkVersionChange } from '../../crds/schema/versions.ts';
+import { checkVersionChange, type SupportedVersion } from '../../crds/schema/versions.ts';
 import { principalOf } from '../auth.ts';
 import { ClusterConflictError, ClusterExistsError, getOwned, type ClusterStore } from '../cluster-store.ts';
 import { IdempotentCreates, requestFingerprint, type StoredResponse } from '../idempotency.ts';
@@ -18,23 +18,11 @@ import {
   noQuery,
   updateClusterBody,
 } from '../schemas.ts';
-import {
-  ANNOTATION_DISPLAY_NAME,
-  buildTenantControlPlane,
-  displayNameOf,
-  LABEL_IDEMPOTENCY,
-  newClusterId,
-  phaseOf,
-  sizeOf,
-  toClusterView,
-  updatePatch,
-  type ClusterView,
-  type Phase,
-  type TenantControlPlane,
-} from '../tcp.ts';
+import { buildTenantControlPlane, displayNameOf, newClusterId, phaseOf, sizeOf, toClusterView, updatePatch, type ClusterView, type TenantControlPlane } from '../tcp.ts';
 import { controlPlaneFor } from '../sizes.ts';
 import { InvalidTenantControlPlaneError, type TcpValidator } from '../tcp-validation.ts';
 import type { Clock, Size } from '../types.ts';
+import { ANNOTATIONS, LABELS, type Phase } from '../../core/index.ts';
 
 export interface ClusterRouteOptions {
   clusters: ClusterStore;
@@ -49,7 +37,8 @@ export interface ClusterRouteOptions {
 interface CreateBody {
   name: string;
   size: Size;
-  version: string;
+  /** The request schema allows only supported versions. */
+  version: SupportedVersion;
 }
 
 interface UpdateBody {
@@ -114,7 +103,7 @@ export async function clusterRoutes(app: FastifyInstance, options: ClusterRouteO
     } catch (error) {
       if (!(error instanceof ClusterExistsError) || keyHash === undefined) throw error;
       const existing = await getOwned(clusters, account, id);
-      if (existing?.metadata.labels?.[LABEL_IDEMPOTENCY] !== keyHash) throw error;
+      if (existing?.metadata.labels?.[LABELS.idempotencyKey] !== keyHash) throw error;
       created = existing;
     }
     request.log.info({ cluster: id, size: body.size, version: body.version }, 'cluster created');
@@ -269,7 +258,7 @@ export async function clusterRoutes(app: FastifyInstance, options: ClusterRouteO
           }
         }
         if (body.name !== undefined) {
-          (patch.metadata as Record<string, unknown>).annotations = { [ANNOTATION_DISPLAY_NAME]: body.name };
+          (patch.metadata as Record<string, unknown>).annotations = { [ANNOTATIONS.displayName]: body.name };
         }
         try {
           const updated = await clusters.patch(id, patch);

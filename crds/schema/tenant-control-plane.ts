@@ -35,18 +35,9 @@ import {
 } from './rules.ts';
 import { SUPPORTED_VERSIONS } from './versions.ts';
 
-export const GROUP = 'kubeception.io';
-export const VERSION = 'v1alpha1';
-export const API_VERSION = `${GROUP}/${VERSION}`;
-export const KIND = 'TenantControlPlane';
-export const LIST_KIND = 'TenantControlPlaneList';
-export const PLURAL = 'tenantcontrolplanes';
-export const SINGULAR = 'tenantcontrolplane';
-export const SHORT_NAMES = ['tcp'] as const;
-export const CATEGORIES = ['kubeception'] as const;
-export const CRD_NAME = `${PLURAL}.${GROUP}`;
-
-export const PHASES = ['Provisioning', 'Ready', 'Upgrading', 'Deleting', 'Failed'] as const;
+// The resource's identity and phases belong to the contract shared with the operator and the API.
+import { GROUP, VERSION, API_VERSION, KIND, LIST_KIND, PLURAL, SINGULAR, SHORT_NAMES, CATEGORIES, CRD_NAME, PHASES } from '../../core/contract.ts';
+export { GROUP, VERSION, API_VERSION, KIND, LIST_KIND, PLURAL, SINGULAR, SHORT_NAMES, CATEGORIES, CRD_NAME, PHASES };
 export const SERVICE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer'] as const;
 
 const rules = (...list: CelRule[]): { 'x-kubernetes-validations': CelRule[] } => ({ 'x-kubernetes-validations': list });

@@ -20,15 +20,12 @@ import { pino } from 'pino';
 import { testbed } from '../support/testbed.ts';
 import { testbedConfig } from '../testbed/config.ts';
 import { OperatorProcess } from './operator-process.ts';
-import { benchTenantPki } from '../../operator/pki/bench.ts';
-import { planPki } from '../../operator/pki/index.ts';
-import { checkTenant, publicEndpoint, renderApiServerService, renderTenant, secretDataChecksum } from '../../operator/render/index.ts';
-import { apply, type Applicable } from '../../operator/runtime/apply.ts';
-import { KubeClient, isNotFound } from '../../operator/runtime/kube-client.ts';
+import { KubeClient, apply, isNotFound, planPki, resolveTenant, type Applicable, type TenantControlPlane } from '../../core/index.ts';
+import { benchTenantPki } from '../../core/pki/bench.ts';
+import { publicEndpoint, renderApiServerService, renderTenant, secretDataChecksum } from '../../operator/render/index.ts';
 import { EventRecorder } from '../../operator/runtime/events.ts';
 import { TenantReconciler } from '../../operator/controller/reconcile-tenant.ts';
 import { runApiBenchmark } from '../../api/bench.ts';
-import type { TenantControlPlane } from '../../crds/generated/types.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -137,16 +134,16 @@ async function perTenant(client: KubeClient): Promise<void> {
       const owner = { apiVersion: 'kubeception.io/v1alpha1', kind: 'TenantControlPlane', name, uid: tcp.metadata!.uid! };
       // The operator's steps, timed apart: API Service, PKI plan (generation + Secrets), render, applies.
       let t = performance.now();
-      const service = await apply<Applicable & { spec: { clusterIP: string } }>(client, renderApiServerService(checkTenant(tcp as never)) as unknown as Applicable);
+      const service = await apply<Applicable & { spec: { clusterIP: string } }>(client, renderApiServerService(resolveTenant(tcp as never)) as unknown as Applicable);
       let applied = performance.now() - t;
       const apiService = { clusterIP: service.spec.clusterIP };
-      const endpoint = publicEndpoint(checkTenant(tcp as never), { apiService })!;
+      const endpoint = publicEndpoint(resolveTenant(tcp as never), { apiService })!;
       t = performance.now();
       const plan = await planPki([], { name, namespace: ns, endpoint: endpoint.url, networkProfile: tcp.spec.networkProfile, serviceAddresses: [apiService.clusterIP] }, { owner });
       planMs.push(performance.now() - t);
       if (plan.status !== 'ok') throw new Error(`PKI plan for ${name}: ${JSON.stringify(plan.alarms)}`);
       t = performance.now();
-      const rendered = renderTenant(tcp as never, {
+      const rendered = renderTenant(resolveTenant(tcp), {
         secretChecksums: Object.fromEntries(plan.secrets.map((s) => [s.metadata.name, secretDataChecksum(s.data)])),
         apiService,
         imagePullPolicy: 'Never',

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import { GENERATED_FILES } from '../../crds/generate.ts';
-import type { TenantControlPlane } from '../../crds/generated/types.ts';
+import type { TenantControlPlane } from '../../core/index.ts';
 import { invalidSamples, validSamples } from '../../crds/samples/load.ts';
 import { CRD_NAME } from '../../crds/schema/tenant-control-plane.ts';
 import { applyDefaults, validateCreate } from '../../crds/validate.ts';

@@ -20,10 +20,7 @@ import { run } from '../testbed/exec.ts';
 import { OperatorProcess } from '../bench/operator-process.ts';
 import { runOperator } from '../../operator/main.ts';
 import { parseConfig, type OperatorConfig } from '../../operator/config.ts';
-import { KubeClient, isNotFound } from '../../operator/runtime/kube-client.ts';
-import { apply, type Applicable } from '../../operator/runtime/apply.ts';
-import { FINALIZER } from '../../operator/controller/reconcile-tenant.ts';
-import type { TenantControlPlane } from '../../crds/generated/types.ts';
+import { FINALIZER, KubeClient, apply, isNotFound, type Applicable, type TenantControlPlane } from '../../core/index.ts';
 
 const NAME = 'demo';
 const GROUP_PATH = '/apis/kubeception.io/v1alpha1';

@@ -16,9 +16,7 @@ import { testbedConfig } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
 import { testbed, testNamespace } from '../support/testbed.ts';
 import { freePort, loopbackApiserverArgs, mountSecrets, startDaemon, stopDaemons, tail, type Daemon } from '../support/processes.ts';
-import { apply, type Applicable } from '../../operator/runtime/apply.ts';
-import { KubeClient } from '../../operator/runtime/kube-client.ts';
-import { buildUserKubeconfig, issueUserCertificate, planPki, type PkiPlan, type TenantPkiInput } from '../../operator/pki/index.ts';
+import { KubeClient, apply, buildUserKubeconfig, issueUserCertificate, planPki, type Applicable, type PkiPlan, type TenantPkiInput } from '../../core/index.ts';
 
 const kubectlBin = join(testbedConfig.bin.kubernetes, 'kubectl');
 

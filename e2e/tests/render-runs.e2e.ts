@@ -11,16 +11,8 @@ import { AppsV1Api, CoordinationV1Api, CoreV1Api, KubeConfig, VersionApi, type V
 import { parse } from 'yaml';
 import { eventually, testbed } from '../support/testbed.ts';
 import { testbedConfig } from '../testbed/config.ts';
-import { apply, type Applicable } from '../../operator/runtime/apply.ts';
-import { KubeClient } from '../../operator/runtime/kube-client.ts';
-import { generateTenantPki, renderPkiSecrets, type TenantPkiInput } from '../../operator/pki/index.ts';
-import {
-  checkTenant,
-  renderApiServerService,
-  renderTenant,
-  secretDataChecksum,
-  type TenantControlPlane,
-} from '../../operator/render/index.ts';
+import { KubeClient, apply, generateTenantPki, renderPkiSecrets, resolveTenant, type Applicable, type TenantControlPlane, type TenantPkiInput } from '../../core/index.ts';
+import { renderApiServerService, renderTenant, secretDataChecksum } from '../../operator/render/index.ts';
 
 const FIELD_MANAGER = 'kubeception-render-e2e';
 const TCP_PATH = (ns: string, name = '') => `/apis/kubeception.io/v1alpha1/namespaces/${ns}/tenantcontrolplanes${name ? `/${name}` : ''}`;
@@ -126,10 +118,10 @@ for (const shape of shapes) test(`a rendered tenant control plane (${shape.etcd}
 
   // 1. The API Service first: its node port and ClusterIP go into the endpoint and the certificate.
   // The defaulted object from the API is what the renderer takes; without Secret checksums it refuses.
-  assert.throws(() => renderTenant(tcp, { ...options, secretChecksums: {} }), /no checksum/);
+  assert.throws(() => renderTenant(resolveTenant(tcp), { ...options, secretChecksums: {} }), /no checksum/);
   const service = await apply<Applicable & { spec: { clusterIP: string; ports: { nodePort: number }[] } }>(
     client,
-    JSON.parse(JSON.stringify(renderApiServerService(checkTenant(tcp)))) as Applicable,
+    JSON.parse(JSON.stringify(renderApiServerService(resolveTenant(tcp)))) as Applicable,
     { fieldManager: FIELD_MANAGER },
   );
   const nodePort = service.spec.ports[0]!.nodePort;
@@ -150,7 +142,7 @@ for (const shape of shapes) test(`a rendered tenant control plane (${shape.etcd}
   const secretChecksums = Object.fromEntries(secrets.map((s) => [s.metadata.name, secretDataChecksum(s.data)]));
 
   // 3. Everything else, in the renderer's order.
-  const { objects, warnings } = renderTenant(tcp, { ...options, secretChecksums });
+  const { objects, warnings } = renderTenant(resolveTenant(tcp), { ...options, secretChecksums });
   assert.deepEqual(warnings, []);
   for (const object of objects) {
     await apply(client, JSON.parse(JSON.stringify(object)) as Applicable, { fieldManager: FIELD_MANAGER });

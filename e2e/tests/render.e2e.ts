@@ -5,11 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { testbed } from '../support/testbed.ts';
-import { apply, type Applicable } from '../../operator/runtime/apply.ts';
-import { KubeClient } from '../../operator/runtime/kube-client.ts';
+import { KubeClient, apply, resolveTenant, type Applicable, type TenantControlPlane } from '../../core/index.ts';
 import { renderTenant } from '../../operator/render/index.ts';
-import { sampleChecksums, sampleTenant } from '../../operator/render/testing.ts';
-import type { TenantControlPlane } from '../../operator/render/spec.ts';
+import { sampleChecksums } from '../../operator/render/testing.ts';
+import { sampleTenant } from '../../core/testing/sample-tenant.ts';
 
 const FIELD_MANAGER = 'kubeception-render-e2e';
 
@@ -75,7 +74,7 @@ for (const [label, patch] of variants) {
       await ns.cleanup();
       await client.close();
     });
-    const { objects: rendered, warnings } = renderTenant(tenantIn(ns.name, patch), { secretChecksums: sampleChecksums('demo') });
+    const { objects: rendered, warnings } = renderTenant(resolveTenant(tenantIn(ns.name, patch)), { secretChecksums: sampleChecksums('demo') });
     assert.deepEqual(warnings, []);
     for (const object of rendered) {
       const body = JSON.parse(JSON.stringify(object)) as Applicable;
@@ -92,7 +91,7 @@ test('the etcd and control-plane pod templates satisfy the restricted Pod Securi
   const core = tb.kubeConfig.makeApiClient(CoreV1Api);
   const ns = await restrictedNamespace(core);
   t.after(ns.cleanup);
-  const { objects } = renderTenant(tenantIn(ns.name, () => {}), { secretChecksums: sampleChecksums('demo') });
+  const { objects } = renderTenant(resolveTenant(tenantIn(ns.name, () => {})), { secretChecksums: sampleChecksums('demo') });
   for (const object of objects) {
     if (object.kind !== 'Deployment' && object.kind !== 'StatefulSet') continue;
     const template = JSON.parse(JSON.stringify(object.spec!.template)) as NonNullable<V1Pod>;

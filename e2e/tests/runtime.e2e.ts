@@ -11,10 +11,8 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
-import { apply, applyStatus, deleteIfExists, getOrUndefined } from '../../operator/runtime/apply.ts';
+import { Informer, KubeClient, apply, applyStatus, deleteIfExists, getOrUndefined, objectKey, type InformerEvent } from '../../core/index.ts';
 import { EventRecorder } from '../../operator/runtime/events.ts';
-import { Informer, objectKey, type InformerEvent } from '../../operator/runtime/informer.ts';
-import { KubeClient } from '../../operator/runtime/kube-client.ts';
 import { LeaderElector } from '../../operator/runtime/leader-election.ts';
 import { eventually, testbed, testNamespace, type Testbed } from '../support/testbed.ts';
 

@@ -23,17 +23,13 @@ import { parse } from 'yaml';
 import { testbedConfig } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
 import { eventually } from '../support/testbed.ts';
-import { buildUserKubeconfig, discoveryTokenCaCertHash, issueUserCertificate, planPki, type PkiPlan, type TenantPkiInput } from '../../operator/pki/index.ts';
+import { KubeClient, buildUserKubeconfig, discoveryTokenCaCertHash, formatToken, getOrUndefined, issueUserCertificate, mintJoinToken, planPki, type PkiPlan, type TenantPkiInput } from '../../core/index.ts';
 import { authenticationConfiguration } from '../../operator/render/apiserver-config.ts';
-import { sampleTenant } from '../../operator/render/testing.ts';
-import { KubeClient } from '../../operator/runtime/kube-client.ts';
-import { getOrUndefined } from '../../operator/runtime/apply.ts';
+import { sampleTenant } from '../../core/testing/sample-tenant.ts';
 import {
   approveKubeletServingCsrs,
   bootstrapStatus,
   bootstrapTenant,
-  formatToken,
-  mintJoinToken,
   renderTenantBootstrap,
   summarizeBootstrap,
   type TenantBootstrapInput,

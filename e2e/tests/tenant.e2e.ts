@@ -18,9 +18,7 @@ import { startWorker, joinWorker, removeWorker, workerFor } from '../testbed/wor
 import { runOperator } from '../../operator/main.ts';
 import { parseConfig } from '../../operator/config.ts';
 import { mintJoinCommand } from '../../operator/join-token.ts';
-import { KubeClient } from '../../operator/runtime/kube-client.ts';
-import { issueUserCertificate, buildUserKubeconfig, createCaCertificate, generatePrivateKey } from '../../operator/pki/index.ts';
-import type { TenantControlPlane } from '../../crds/generated/types.ts';
+import { KubeClient, buildUserKubeconfig, createCaCertificate, generatePrivateKey, issueUserCertificate, type TenantControlPlane } from '../../core/index.ts';
 
 const TCP = (ns: string, name: string) => `/apis/kubeception.io/v1alpha1/namespaces/${ns}/tenantcontrolplanes/${name}`;
 

@@ -2,9 +2,8 @@
 // (tenant ran) or the rest of an interrupted first create (tenant never ran).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TenantControlPlane } from '../../crds/generated/types.ts';
-import { FakeApiServer } from '../runtime/testing/fake-api-server.ts';
-import { KubeClient } from '../runtime/kube-client.ts';
+import { KubeClient, type TenantControlPlane } from '../../core/index.ts';
+import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
 import { controlPlaneHasRun } from './control-plane-ran.ts';
 
 const tcp = (apiServer?: 'True' | 'False'): TenantControlPlane => ({

@@ -2,9 +2,7 @@
 // such a tenant as an alarm instead of creating it: a new CA would silently break every kubeconfig and
 // node. It must NOT count a tenant whose first create was interrupted between two root writes (an
 // operator crash or restart): that tenant never ran, and refusing to finish its PKI would brick it.
-import type { TenantControlPlane } from '../../crds/generated/types.ts';
-import { objectNames } from '../render/index.ts';
-import { isNotFound, type KubeClient } from '../runtime/kube-client.ts';
+import { isNotFound, objectNames, type KubeClient, type TenantControlPlane } from '../../core/index.ts';
 
 async function exists(client: KubeClient, path: string, signal: AbortSignal): Promise<boolean> {
   try {

@@ -3,9 +3,8 @@
 // is checked end to end in e2e/tests/operator.e2e.ts, where the data survives a deleted StatefulSet).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { TenantControlPlane } from '../../crds/generated/types.ts';
-import { FakeApiServer } from '../runtime/testing/fake-api-server.ts';
-import { KubeClient } from '../runtime/kube-client.ts';
+import { KubeClient, type TenantControlPlane } from '../../core/index.ts';
+import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
 import { adoptEtcdVolumeClaims } from './etcd-volumes.ts';
 
 const CLAIMS = '/api/v1/persistentvolumeclaims';

@@ -4,9 +4,7 @@
 // later. Adding the TenantControlPlane as a second, non-controller owner keeps the claims while the
 // tenant exists (the garbage collector deletes an object only when all its owners are gone) and still
 // deletes them with the tenant.
-import type { TenantControlPlane } from '../../crds/generated/types.ts';
-import { LABELS } from '../render/index.ts';
-import { isNotFound, type KubeClient } from '../runtime/kube-client.ts';
+import { LABELS, isNotFound, type KubeClient, type TenantControlPlane } from '../../core/index.ts';
 
 interface OwnerReference {
   apiVersion: string;

@@ -1,5 +1,5 @@
 // Where NodePort tenants are reached when the spec names no address: a host node's InternalIP.
-import type { KubeClient } from '../runtime/kube-client.ts';
+import type { KubeClient } from '../../core/index.ts';
 
 interface NodeList {
   items: { status?: { addresses?: { type: string; address: string }[]; conditions?: { type: string; status: string }[] } }[];

@@ -1,19 +1,48 @@
 // One reconcile of one TenantControlPlane, level-triggered: read what exists, make the host objects
 // match the spec (PKI Secrets, etcd, control plane, API Service), bootstrap the tenant once its API
 // server serves, and write what was observed into the status. Safe to run again at any point.
+//
+// The tcp is resolved once into a Tenant (core/tenant.ts) that every step takes. A step that fails
+// leaves its condition False with the reason, Ready False, phase Failed and a Warning Event, and the
+// error goes back to the work queue, which retries with backoff and counts it in the metrics.
+import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { Logger } from 'pino';
-import type { TenantControlPlane } from '../../crds/generated/types.ts';
-import { planPki, type PkiPlan } from '../pki/index.ts';
-import { renderTenant, renderApiServerService, secretDataChecksum, objectNames, secretNames, publicEndpoint, checkTenant, LABELS } from '../render/index.ts';
-import { apply, applyStatus, getOrUndefined, tenantControlPlaneRef, TENANT_CONTROL_PLANE, type Applicable } from '../runtime/apply.ts';
-import { KubeApiError, isConflict, isNotFound, type KubeClient } from '../runtime/kube-client.ts';
+import {
+  CONDITIONS,
+  FINALIZER,
+  KubeApiError,
+  LABELS,
+  TenantSpecError,
+  apply,
+  applyStatus,
+  getOrUndefined,
+  isConflict,
+  isNotFound,
+  objectNames,
+  planPki,
+  resolveTenant,
+  secretNames,
+  tenantControlPlanePath,
+  tenantControlPlaneRef,
+  tenantOwnerReference,
+  tenantSelector,
+  type Applicable,
+  type ConditionType,
+  type KubeClient,
+  type PkiPlan,
+  type PkiSecret,
+  type Tenant,
+  type TenantClients,
+  type TenantControlPlane,
+  type TenantControlPlaneStatus,
+} from '../../core/index.ts';
+import { renderTenant, renderApiServerService, secretDataChecksum, publicEndpoint, type PublicEndpoint } from '../render/index.ts';
 import type { EventRecorder } from '../runtime/events.ts';
-import { nextStatus, type Observed, type WorkloadState } from './status.ts';
+import { deletingStatus, failedStatus, nextStatus, type Failure, type Observed, type WorkloadState } from './status.ts';
 import { controlPlaneHasRun } from './control-plane-ran.ts';
 import { adoptEtcdVolumeClaims } from './etcd-volumes.ts';
 import { requeueAfterMs } from './requeue.ts';
-
-export const FINALIZER = 'kubeception.io/cleanup';
+import type { BootstrapTenant } from './tenant-bootstrap.ts';
 
 export interface ReconcilerOptions {
   imageRegistry?: string;
@@ -21,7 +50,7 @@ export interface ReconcilerOptions {
   /** Address of the host's nodes for NodePort tenants without spec.networkProfile.address. */
   nodeAddress?: () => Promise<string | undefined>;
   /** Work inside the tenant once its API server serves (RBAC, cluster-info, addons); see operator/tenant. */
-  bootstrapTenant?: (tcp: TenantControlPlane, ctx: { endpoint: string; secrets: Map<string, Record<string, string>>; signal: AbortSignal }) => Promise<NonNullable<Observed['tenant']>>;
+  bootstrapTenant?: BootstrapTenant;
 }
 
 export interface ReconcilerDeps {
@@ -29,48 +58,95 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   logger: Logger;
   options: ReconcilerOptions;
+  /** Kept clients of the tenants' API servers: released when a tenant goes away. */
+  tenantClients?: TenantClients;
   now?: () => Date;
 }
 
-interface SecretObject {
-  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; [k: string]: unknown };
-  data?: Record<string, string>;
-  [k: string]: unknown;
+
+interface ApiServiceFacts {
+  clusterIP?: string;
+  nodePort?: number;
+  loadBalancerAddress?: string;
 }
 
-const tcpPath = (ns: string, name: string) => `/apis/${TENANT_CONTROL_PLANE.group}/${TENANT_CONTROL_PLANE.version}/namespaces/${ns}/${TENANT_CONTROL_PLANE.plural}/${name}`;
+/** A step failed: carries the condition it reports on to the status. */
+export class StepFailure extends Error {
+  readonly failure: Failure;
+  constructor(failure: Failure, options?: { cause?: unknown }) {
+    super(failure.message, options);
+    this.name = 'StepFailure';
+    this.failure = failure;
+  }
+}
+
+/** What a user should read: the API server's answer for API errors, the message otherwise. */
+function describeError(error: unknown): string {
+  if (error instanceof KubeApiError) return `${error.statusCode} ${error.reason}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Runs one step; a failure becomes a StepFailure on `condition` with `reason` and `what` in its message. */
+async function step<T>(condition: ConditionType, reason: string, what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof StepFailure || (error instanceof Error && error.name === 'AbortError')) throw error;
+    throw new StepFailure({ condition, reason, message: `${what}: ${describeError(error)}`.slice(0, 2000) }, { cause: error });
+  }
+}
+
+const describeObject = (obj: Applicable) => `${obj.kind} ${obj.metadata?.name}`;
+
+/** The step condition of a rendered host object: etcd's objects report on Datastore, the rest on APIServer. */
+const conditionOf = (obj: Applicable): ConditionType => (obj.metadata?.labels?.[LABELS.component] === 'etcd' ? CONDITIONS.datastore : CONDITIONS.apiServer);
 
 /**
  * The tenant's Secrets, read from the API server and not from a cache: the PKI plan decides whether a CA
  * exists, and a stale cache must never make it look missing.
  */
-async function readTenantSecrets(client: KubeClient, tcp: TenantControlPlane, signal: AbortSignal): Promise<SecretObject[]> {
-  const ns = tcp.metadata!.namespace!;
-  const list = await client.request<{ items: SecretObject[] }>('GET', `/api/v1/namespaces/${ns}/secrets`, {
-    query: { labelSelector: `${LABELS.tenant}=${tcp.metadata!.name}` },
+async function readTenantSecrets(client: KubeClient, tenant: Tenant, signal: AbortSignal): Promise<ISecret[]> {
+  const list = await client.request<{ items: ISecret[] }>('GET', `/api/v1/namespaces/${tenant.namespace}/secrets`, {
+    query: { labelSelector: tenantSelector(tenant.name) },
     signal,
   });
   return list.items;
 }
 
-function workloadState(obj: Record<string, unknown> | undefined, desired: number): WorkloadState {
+interface WorkloadObject {
+  metadata?: { generation?: number };
+  status?: { readyReplicas?: number; updatedReplicas?: number; observedGeneration?: number };
+}
+
+function workloadState(obj: WorkloadObject | undefined, desired: number): WorkloadState {
   if (!obj) return { exists: false, desired, ready: 0, updated: 0, current: false };
-  const status = (obj.status ?? {}) as { readyReplicas?: number; updatedReplicas?: number; observedGeneration?: number; currentRevision?: string; updateRevision?: string };
-  const generation = (obj.metadata as { generation?: number }).generation ?? 0;
+  const status = obj.status ?? {};
   return {
     exists: true,
     desired,
     ready: status.readyReplicas ?? 0,
     updated: status.updatedReplicas ?? 0,
-    current: (status.observedGeneration ?? 0) >= generation,
+    current: (status.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0),
   };
+}
+
+interface ApiServiceObject {
+  kind?: string;
+  spec?: { clusterIP?: string; ports?: { nodePort?: number }[] };
+  status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } };
+}
+
+function apiServiceFacts(service: ApiServiceObject): ApiServiceFacts {
+  const lb = service.status?.loadBalancer?.ingress?.[0];
+  return { clusterIP: service.spec?.clusterIP, nodePort: service.spec?.ports?.[0]?.nodePort, loadBalancerAddress: lb?.ip ?? lb?.hostname };
 }
 
 /** Creates a Secret that must not exist yet (a new CA): POST fails with 409 instead of overwriting one. */
 async function createOnly(client: KubeClient, secret: Applicable, signal: AbortSignal): Promise<void> {
-  const ns = secret.metadata!.namespace!;
-  await client.request('POST', `/api/v1/namespaces/${ns}/secrets`, { body: secret, signal, query: { fieldManager: 'kubeception-operator' } });
+  await client.request('POST', `/api/v1/namespaces/${secret.metadata!.namespace!}/secrets`, { body: secret, signal, query: { fieldManager: 'kubeception-operator' } });
 }
+
+const ROOT_ROLES: ReadonlySet<string> = new Set(['ca', 'etcd-ca', 'front-proxy-ca', 'sa']);
 
 export class TenantReconciler {
   readonly #d: ReconcilerDeps;
@@ -84,12 +160,15 @@ export class TenantReconciler {
     const [namespace, name] = key.split('/') as [string, string];
     const { client, logger } = this.#d;
     const tcp = await getOrUndefined<TenantControlPlane>(client, tenantControlPlaneRef(namespace, name), signal);
-    if (!tcp) return {};
+    if (!tcp) {
+      await this.#d.tenantClients?.release(key);
+      return {};
+    }
     const log = logger.child({ tenant: key, generation: tcp.metadata?.generation });
 
     if (tcp.metadata?.deletionTimestamp) return this.#finalize(tcp, signal);
     if (!tcp.metadata?.finalizers?.includes(FINALIZER)) {
-      await client.request('PATCH', tcpPath(namespace, name), {
+      await client.request('PATCH', tenantControlPlanePath(namespace, name), {
         contentType: 'application/merge-patch+json',
         body: { metadata: { finalizers: [...(tcp.metadata?.finalizers ?? []), FINALIZER], resourceVersion: tcp.metadata?.resourceVersion } },
         signal,
@@ -97,56 +176,58 @@ export class TenantReconciler {
       return { requeueAfterMs: 0 };
     }
 
-    const tenant = checkTenant(tcp as never);
-    // 1. The API Service first: its ClusterIP / node port / LB address go into the apiserver certificate.
-    const service = await apply<Record<string, unknown>>(client, renderApiServerService(tenant) as unknown as Applicable, { signal });
-    const svcSpec = service.spec as { clusterIP?: string; ports?: { nodePort?: number }[] };
-    const lb = (service.status as { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } } | undefined)?.loadBalancer?.ingress?.[0];
-    const apiService = { clusterIP: svcSpec.clusterIP, nodePort: svcSpec.ports?.[0]?.nodePort, loadBalancerAddress: lb?.ip ?? lb?.hostname };
-    let spec = tcp.spec;
-    if (spec.networkProfile.serviceType === 'NodePort' && !spec.networkProfile.address && this.#d.options.nodeAddress) {
-      const address = await this.#d.options.nodeAddress();
-      if (address) spec = { ...spec, networkProfile: { ...spec.networkProfile, address } };
+    try {
+      return await this.#converge(tcp, log, signal);
+    } catch (error) {
+      const failure = error instanceof StepFailure ? error.failure
+        : error instanceof TenantSpecError ? { condition: CONDITIONS.ready, reason: 'InvalidSpec', message: error.message }
+        : undefined;
+      if (failure === undefined) throw error;
+      await this.#reportFailure(tcp, failure, signal);
+      log.warn({ condition: failure.condition, reason: failure.reason, err: failure.message }, 'reconcile failed');
+      // A spec the operator cannot use waits for the next change of the tcp; anything else is retried.
+      if (error instanceof TenantSpecError) return {};
+      throw error;
     }
-    const effective = { ...tcp, spec } as TenantControlPlane;
-    const endpoint = publicEndpoint(checkTenant(effective as never), { apiService });
+  }
+
+  async #converge(tcp: TenantControlPlane, log: Logger, signal: AbortSignal): Promise<{ requeueAfterMs?: number }> {
+    const { client, events } = this.#d;
+    const nodeAddress = tcp.spec?.networkProfile?.serviceType === 'NodePort' && !tcp.spec.networkProfile.address
+      ? await step(CONDITIONS.endpoint, 'NodeAddressUnknown', 'reading the host nodes\' addresses', async () => this.#d.options.nodeAddress?.())
+      : undefined;
+    const tenant = resolveTenant(tcp, { nodeAddress });
+
+    // 1. The API Service first: its ClusterIP / node port / LB address go into the apiserver certificate.
+    const serviceObject = renderApiServerService(tenant);
+    const service = await step(CONDITIONS.endpoint, 'ApplyFailed', describeObject(serviceObject), () => apply<ApiServiceObject>(client, serviceObject, { signal }));
+    const apiService = apiServiceFacts(service);
+    const endpoint = publicEndpoint(tenant, { apiService });
 
     // 2. PKI: never a new CA next to an existing tenant; leaves re-issued when SANs change or expiry nears.
     const observed: Observed = {
       pki: { ok: true, issued: [] },
-      etcd: workloadState(undefined, tcp.spec.etcd.replicas),
-      controlPlane: workloadState(undefined, tcp.spec.controlPlane.replicas),
+      etcd: workloadState(undefined, tenant.spec.etcd.replicas),
+      controlPlane: workloadState(undefined, tenant.spec.controlPlane.replicas),
       endpoint: endpoint?.url,
     };
-    const existing = await readTenantSecrets(client, tcp, signal);
-    // Only a missing root makes 'running' matter: then it decides between finishing an interrupted first
-    // create and raising an alarm. Having some Secrets is no proof the tenant ran (a crash between two
-    // root writes leaves exactly that), so ask whether its workloads exist.
-    const roots = secretNames(name);
-    const rootMissing = [roots.ca, roots.etcdCA, roots.frontProxyCA, roots.serviceAccount].some((root) => !existing.some((s) => s.metadata?.name === root));
-    const running = rootMissing && (await controlPlaneHasRun(client, tcp, signal));
-    const owner = { apiVersion: TENANT_CONTROL_PLANE.apiVersion, kind: TENANT_CONTROL_PLANE.kind, name, uid: tcp.metadata!.uid! };
-    const plan: PkiPlan = await planPki(existing as never, {
-      name, namespace,
-      endpoint: endpoint?.url ?? `https://${apiService.clusterIP ?? `${objectNames(name).apiServerService}.${namespace}.svc`}:${spec.networkProfile.port}`,
-      networkProfile: spec.networkProfile,
-      serviceAddresses: [apiService.clusterIP, apiService.loadBalancerAddress].filter((x): x is string => Boolean(x)),
-    }, { owner, tenantRunning: running, now: this.#now() });
-    let secrets: { metadata: { name: string }; data: Record<string, string> }[] = [];
+    const plan = await step(CONDITIONS.pki, 'IssueFailed', 'planning the PKI', () => this.#planPki(tenant, tcp, apiService, endpoint, signal));
+    let secrets: PkiSecret[] = [];
     if (plan.status === 'alarm') {
       const message = plan.alarms.map((a) => `${a.secret}: ${a.reason}`).join('; ');
       observed.pki = { ok: false, reason: 'RootMissing', message };
-      await this.#d.events.warning(tcp, 'PKIAlarm', message);
+      await events.warning(tcp, 'PKIAlarm', message);
       log.error({ alarms: plan.alarms }, 'PKI alarm: refusing to issue a new CA for a tenant that has one');
     } else {
       for (const change of plan.changes) {
-        const isRoot = ['ca', 'etcd-ca', 'front-proxy-ca', 'sa'].includes(change.role);
-        if (isRoot && change.action === 'create') await createOnly(client, change.secret as unknown as Applicable, signal);
-        else await apply(client, change.secret as unknown as Applicable, { signal });
+        await step(CONDITIONS.pki, 'WriteFailed', `Secret ${change.name}`, async () => {
+          if (ROOT_ROLES.has(change.role) && change.action === 'create') await createOnly(client, change.secret, signal);
+          else await apply(client, change.secret, { signal });
+        });
         log.info({ secret: change.name, action: change.action, reasons: change.reasons }, 'PKI secret written');
       }
       if (plan.changes.length) {
-        await this.#d.events.normal(tcp, 'CertificatesIssued', `${plan.changes.map((c) => `${c.name} (${c.reasons.join(', ')})`).join('; ')}`.slice(0, 1000));
+        await events.normal(tcp, 'CertificatesIssued', `${plan.changes.map((c) => `${c.name} (${c.reasons.join(', ')})`).join('; ')}`.slice(0, 1000));
       }
       observed.pki = { ok: true, issued: plan.changes.map((c) => c.name) };
       secrets = plan.secrets;
@@ -156,58 +237,108 @@ export class TenantReconciler {
     //    Under a PKI alarm nothing is applied; what exists is only observed for the status.
     if (plan.status === 'ok') {
       const secretChecksums = Object.fromEntries(secrets.map((s) => [s.metadata.name, secretDataChecksum(s.data)]));
-      const rendered = renderTenant(effective as never, {
+      const rendered = renderTenant(tenant, {
         secretChecksums, apiService, imageRegistry: this.#d.options.imageRegistry, imagePullPolicy: this.#d.options.imagePullPolicy,
       });
-      for (const w of rendered.warnings) await this.#d.events.warning(tcp, 'IgnoredSetting', w.message);
+      for (const w of rendered.warnings) await events.warning(tcp, 'IgnoredSetting', w.message);
       for (const obj of rendered.objects) {
-        const result = await apply<Record<string, unknown>>(client, obj as unknown as Applicable, { signal });
-        if (obj.kind === 'StatefulSet') observed.etcd = workloadState(result, tcp.spec.etcd.replicas);
-        if (obj.kind === 'Deployment') observed.controlPlane = workloadState(result, tcp.spec.controlPlane.replicas);
+        const result = await step(conditionOf(obj), 'ApplyFailed', describeObject(obj), () => apply<WorkloadObject & { kind?: string; apiVersion?: string }>(client, obj, { signal }));
+        if (obj.kind === 'StatefulSet') observed.etcd = workloadState(result, tenant.spec.etcd.replicas);
+        if (obj.kind === 'Deployment') observed.controlPlane = workloadState(result, tenant.spec.controlPlane.replicas);
       }
-      // The datastore's claims outlive a deleted StatefulSet, and go with the tcp.
-      try {
-        const adopted = await adoptEtcdVolumeClaims(client, tcp, owner, signal);
-        if (adopted.length) log.info({ claims: adopted }, 'etcd volume claims owned by the tenant');
-      } catch (err) {
-        // A missing permission must not stop the tenant's reconcile; it is worth a loud warning.
-        if (!(err instanceof KubeApiError && err.statusCode === 403)) throw err;
-        log.warn({ err: err.message }, 'cannot own the etcd volume claims (RBAC: persistentvolumeclaims list, patch): deleting the etcd StatefulSet would delete the datastore');
-      }
+      await step(CONDITIONS.datastore, 'AdoptFailed', 'owning the etcd volume claims', () => this.#adoptEtcdClaims(tenant, tcp, log, signal));
     } else {
-      const names = objectNames(name);
-      const read = (apiVersion: string, kind: string, objectName: string) =>
-        getOrUndefined<Record<string, unknown>>(client, { apiVersion, kind, namespace, name: objectName }, signal);
-      observed.etcd = workloadState(await read('apps/v1', 'StatefulSet', names.etcd), tcp.spec.etcd.replicas);
-      observed.controlPlane = workloadState(await read('apps/v1', 'Deployment', names.controlPlane), tcp.spec.controlPlane.replicas);
+      const names = objectNames(tenant.name);
+      const read = (kind: string, objectName: string) =>
+        getOrUndefined<WorkloadObject & { kind?: string; apiVersion?: string }>(client, { apiVersion: 'apps/v1', kind, namespace: tenant.namespace, name: objectName }, signal);
+      observed.etcd = workloadState(await read('StatefulSet', names.etcd), tenant.spec.etcd.replicas);
+      observed.controlPlane = workloadState(await read('Deployment', names.controlPlane), tenant.spec.controlPlane.replicas);
     }
 
-    // 4. Inside the tenant, once its API server serves.
+    // 4. Inside the tenant, once its API server serves. A tenant that does not answer is reported on
+    //    TenantBootstrap by the observation itself, and retried soon (requeue.ts).
     const apiServing = observed.controlPlane.ready > 0;
     if (apiServing && endpoint && plan.status === 'ok' && this.#d.options.bootstrapTenant) {
       const byName = new Map(secrets.map((s) => [s.metadata.name, s.data]));
-      observed.tenant = await this.#d.options.bootstrapTenant(effective, { endpoint: endpoint.url, secrets: byName, signal })
-        .catch((err: unknown) => ({ ok: false, reason: 'BootstrapFailed', message: String(err) }));
+      observed.tenant = await this.#d.options.bootstrapTenant(tenant, { endpoint: endpoint.url, secrets: byName, signal })
+        .catch((err: unknown) => ({ ok: false, reason: 'BootstrapFailed', message: describeError(err) }));
     }
 
     // 5. Status.
-    const status = nextStatus(tcp, observed, this.#now());
-    await applyStatus(client, { apiVersion: TENANT_CONTROL_PLANE.apiVersion, kind: TENANT_CONTROL_PLANE.kind, metadata: { name, namespace }, status } as never, { signal });
+    const status = nextStatus(tenant, tcp.status, observed, this.#now());
+    await this.#writeStatus(tenant, status, signal);
     const previousPhase = tcp.status?.phase;
     if (status.phase !== previousPhase) {
-      await this.#d.events.normal(tcp, `Phase${status.phase}`, `phase ${previousPhase ?? '(none)'} -> ${status.phase}`);
+      await events.normal(tcp, `Phase${status.phase}`, `phase ${previousPhase ?? '(none)'} -> ${status.phase}`);
       log.info({ phase: status.phase, from: previousPhase }, 'phase changed');
     }
     // Look again without an event only where no watch tells us (see requeue.ts).
     return { requeueAfterMs: requeueAfterMs({ phase: status.phase, pkiAlarm: plan.status === 'alarm', apiServing, bootstrapOk: observed.tenant?.ok }) };
   }
 
-  /** Children go with the tcp by owner references; the finalizer only marks the phase and releases. */
+  async #planPki(tenant: Tenant, tcp: TenantControlPlane, apiService: ApiServiceFacts, endpoint: PublicEndpoint | undefined, signal: AbortSignal): Promise<PkiPlan> {
+    const { client } = this.#d;
+    const existing = await readTenantSecrets(client, tenant, signal);
+    // Only a missing root makes 'running' matter: then it decides between finishing an interrupted first
+    // create and raising an alarm. Having some Secrets is no proof the tenant ran (a crash between two
+    // root writes leaves exactly that), so ask whether its workloads exist.
+    const roots = secretNames(tenant.name);
+    const rootMissing = [roots.ca, roots.etcdCA, roots.frontProxyCA, roots.serviceAccount].some((root) => !existing.some((s) => s.metadata?.name === root));
+    const running = rootMissing && (await controlPlaneHasRun(client, tcp, signal));
+    const net = tenant.spec.networkProfile;
+    return planPki(existing, {
+      name: tenant.name,
+      namespace: tenant.namespace,
+      endpoint: endpoint?.url ?? `https://${apiService.clusterIP ?? `${objectNames(tenant.name).apiServerService}.${tenant.namespace}.svc`}:${net.port}`,
+      networkProfile: net,
+      serviceAddresses: [apiService.clusterIP, apiService.loadBalancerAddress].filter((x): x is string => Boolean(x)),
+    }, { owner: tenantOwnerReference(tenant), tenantRunning: running, now: this.#now() });
+  }
+
+  /** The datastore's claims outlive a deleted StatefulSet, and go with the tcp. */
+  async #adoptEtcdClaims(tenant: Tenant, tcp: TenantControlPlane, log: Logger, signal: AbortSignal): Promise<void> {
+    try {
+      const adopted = await adoptEtcdVolumeClaims(this.#d.client, tcp, tenantOwnerReference(tenant), signal);
+      if (adopted.length) log.info({ claims: adopted }, 'etcd volume claims owned by the tenant');
+    } catch (err) {
+      // A missing permission must not stop the tenant's reconcile; it is worth a loud warning.
+      if (!(err instanceof KubeApiError && err.statusCode === 403)) throw err;
+      log.warn({ err: err.message }, 'cannot own the etcd volume claims (RBAC: persistentvolumeclaims list, patch): deleting the etcd StatefulSet would delete the datastore');
+    }
+  }
+
+  async #writeStatus(tenant: { name: string; namespace: string }, status: TenantControlPlaneStatus, signal: AbortSignal): Promise<void> {
+    const ref = tenantControlPlaneRef(tenant.namespace, tenant.name);
+    await applyStatus(this.#d.client, { apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace }, status }, { signal });
+  }
+
+  /** A failed step, where the user looks: the status (best effort: the host may be what failed) and an Event. */
+  async #reportFailure(tcp: TenantControlPlane, failure: Failure, signal: AbortSignal): Promise<void> {
+    const { namespace, name, generation } = tcp.metadata as { namespace: string; name: string; generation?: number };
+    await this.#d.events.warning(tcp, 'ReconcileFailed', `${failure.condition}: ${failure.message}`);
+    const status = failedStatus({ generation: generation ?? 0 }, tcp.status, failure, this.#now());
+    await this.#writeStatus({ namespace, name }, status, signal).catch((err: unknown) => {
+      this.#d.logger.warn({ tenant: `${namespace}/${name}`, err: describeError(err) }, 'could not write the failure into the status');
+    });
+  }
+
+  /**
+   * Children go with the tcp by owner references. The finalizer first marks the phase Deleting (seen by
+   * `kubectl get tcp` and the REST API), then, on the next pass, lets go of the tenant's client and
+   * releases the tcp. The finalizer list is patched with the resourceVersion read: never over a change
+   * someone else made meanwhile.
+   */
   async #finalize(tcp: TenantControlPlane, signal: AbortSignal): Promise<{ requeueAfterMs?: number }> {
-    const { namespace, name } = tcp.metadata as { namespace: string; name: string };
+    const { namespace, name, generation } = tcp.metadata as { namespace: string; name: string; generation?: number };
     if (!tcp.metadata?.finalizers?.includes(FINALIZER)) return {};
-    await this.#d.events.normal(tcp, 'Deleting', 'the tenant control plane and everything it owns are being deleted');
-    await this.#d.client.request('PATCH', tcpPath(namespace, name), {
+    if (tcp.status?.phase !== 'Deleting') {
+      await this.#d.events.normal(tcp, 'Deleting', 'the tenant control plane and everything it owns are being deleted');
+      await this.#writeStatus({ namespace, name }, deletingStatus({ generation: generation ?? 0 }, tcp.status, this.#now()), signal)
+        .catch((err: unknown) => { if (!isNotFound(err)) throw err; });
+      return { requeueAfterMs: 0 };
+    }
+    await this.#d.tenantClients?.release(`${namespace}/${name}`);
+    await this.#d.client.request('PATCH', tenantControlPlanePath(namespace, name), {
       contentType: 'application/merge-patch+json',
       body: { metadata: { finalizers: tcp.metadata.finalizers.filter((f) => f !== FINALIZER), resourceVersion: tcp.metadata.resourceVersion } },
       signal,

@@ -1,10 +1,10 @@
-// nextStatus: what one reconcile observed -> the TenantControlPlane's status. Pure, so every case is a table
+// nextStatus: what one reconcile observed -> the TenantControlPlane's status (and failedStatus, deletingStatus). Pure, so every case is a table
 // row: conditions per part, Ready as their summary, the phase, and lastTransitionTime kept while a
 // condition's status does not change.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Condition, TenantControlPlane } from '../../crds/generated/types.ts';
-import { CONDITION_TYPES, nextStatus, type Observed, type WorkloadState } from './status.ts';
+import { parseKubernetesVersion, type Condition, type TenantControlPlane } from '../../core/index.ts';
+import { CONDITION_TYPES, deletingStatus, failedStatus, nextStatus, type Observed, type WorkloadState } from './status.ts';
 
 const T0 = new Date('2026-03-01T10:00:00.000Z');
 const T1 = new Date('2026-03-01T10:05:00.000Z');
@@ -19,6 +19,12 @@ function tenant(overrides: { generation?: number; version?: TenantControlPlane['
     ...(overrides.status ? { status: overrides.status } : {}),
   };
 }
+
+/** nextStatus for a tcp as the reconcile sees it: resolved, with its previous status. */
+const next = (tcp: TenantControlPlane, observed: Observed, now: Date) => nextStatus({
+  name: tcp.metadata!.name!, namespace: tcp.metadata!.namespace!, uid: 'tcp-uid', generation: tcp.metadata!.generation!,
+  spec: tcp.spec, version: parseKubernetesVersion(tcp.spec.version),
+}, tcp.status, observed, now);
 
 const workload = (w: Partial<WorkloadState> = {}): WorkloadState => ({ exists: true, desired: 1, ready: 1, updated: 1, current: true, ...w });
 
@@ -41,7 +47,7 @@ const condition = (conditions: Condition[] | undefined, type: string): Condition
 };
 
 test('a healthy tenant: every condition True, phase Ready, version and endpoint reported', () => {
-  const status = nextStatus(tenant({ generation: 4 }), healthy(), T0);
+  const status = next(tenant({ generation: 4 }), healthy(), T0);
   assert.deepEqual(status.conditions?.map((c) => c.type).sort(), [...CONDITION_TYPES].sort());
   for (const c of status.conditions ?? []) {
     assert.equal(c.status, 'True', `${c.type}: ${c.message}`);
@@ -57,7 +63,7 @@ test('a healthy tenant: every condition True, phase Ready, version and endpoint 
 });
 
 test('a fresh tenant whose workloads do not exist yet is Provisioning, Ready False naming what is missing', () => {
-  const status = nextStatus(tenant(), healthy({
+  const status = next(tenant(), healthy({
     etcd: workload({ exists: false, ready: 0, updated: 0, current: false }),
     controlPlane: workload({ exists: false, ready: 0, updated: 0, current: false }),
     endpoint: undefined,
@@ -93,7 +99,7 @@ test('Ready is True only when every part is True: each single failing part makes
     { what: 'bootstrap failed', observed: healthy({ tenant: { ok: false, reason: 'BootstrapFailed', message: 'RBAC: forbidden' } }), part: 'TenantBootstrap', reason: 'BootstrapFailed' },
   ];
   for (const c of cases) {
-    const status = nextStatus(tenant(), c.observed, T0);
+    const status = next(tenant(), c.observed, T0);
     const failing = status.conditions!.filter((x) => x.type !== 'Ready' && x.status !== 'True').map((x) => x.type);
     assert.deepEqual(failing, [c.part], c.what);
     assert.equal(condition(status.conditions, c.part).reason, c.reason, c.what);
@@ -106,22 +112,22 @@ test('Ready is True only when every part is True: each single failing part makes
 });
 
 test('workload messages count ready and up-to-date replicas', () => {
-  const status = nextStatus(tenant(), healthy({ etcd: workload({ desired: 3, ready: 1, updated: 2 }) }), T0);
+  const status = next(tenant(), healthy({ etcd: workload({ desired: 3, ready: 1, updated: 2 }) }), T0);
   assert.equal(condition(status.conditions, 'Datastore').message, '1/3 etcd replicas ready, 2 up to date');
   assert.equal(condition(status.conditions, 'APIServer').message, '1/1 control-plane replicas ready');
 });
 
 test('lastTransitionTime is kept while a status stays, and moves when it changes', () => {
-  const first = nextStatus(tenant(), healthy({ endpoint: undefined }), T0);
+  const first = next(tenant(), healthy({ endpoint: undefined }), T0);
   assert.equal(condition(first.conditions, 'Endpoint').status, 'False');
 
   // Same observation five minutes later: nothing transitions, even though reason/message are rewritten.
-  const again = nextStatus(tenant({ status: first }), healthy({ endpoint: undefined, pki: { ok: true, issued: ['demo-apiserver-certs'] } }), T1);
+  const again = next(tenant({ status: first }), healthy({ endpoint: undefined, pki: { ok: true, issued: ['demo-apiserver-certs'] } }), T1);
   for (const c of again.conditions ?? []) assert.equal(c.lastTransitionTime, stamp(T0), c.type);
   assert.equal(condition(again.conditions, 'PKI').message, 'issued: demo-apiserver-certs');
 
   // The endpoint appears: Endpoint and Ready transition, the others keep their time.
-  const later = nextStatus(tenant({ status: again }), healthy(), T1);
+  const later = next(tenant({ status: again }), healthy(), T1);
   assert.equal(condition(later.conditions, 'Endpoint').lastTransitionTime, stamp(T1));
   assert.equal(condition(later.conditions, 'Ready').lastTransitionTime, stamp(T1));
   assert.equal(condition(later.conditions, 'Ready').status, 'True');
@@ -133,35 +139,33 @@ test('lastTransitionTime is kept while a status stays, and moves when it changes
 });
 
 test('observedGeneration follows metadata.generation in the status and in every condition', () => {
-  const first = nextStatus(tenant({ generation: 1 }), healthy(), T0);
-  const next = nextStatus(tenant({ generation: 2, status: first }), healthy(), T1);
-  assert.equal(next.observedGeneration, 2);
-  for (const c of next.conditions ?? []) assert.equal(c.observedGeneration, 2, c.type);
+  const first = next(tenant({ generation: 1 }), healthy(), T0);
+  const second = next(tenant({ generation: 2, status: first }), healthy(), T1);
+  assert.equal(second.observedGeneration, 2);
+  for (const c of second.conditions ?? []) assert.equal(c.observedGeneration, 2, c.type);
 });
 
-test('phase: Failed on a PKI alarm, Deleting wins over everything, Upgrading while a new version rolls out', () => {
-  assert.equal(nextStatus(tenant(), healthy({ pki: { ok: false, reason: 'RootMissing', message: 'x' } }), T0).phase, 'Failed');
-  assert.equal(nextStatus(tenant(), healthy({ deleting: true }), T0).phase, 'Deleting');
-  assert.equal(nextStatus(tenant(), healthy({ deleting: true, pki: { ok: false, reason: 'RootMissing', message: 'x' } }), T0).phase, 'Deleting');
+test('phase: Failed on a PKI alarm, Upgrading while a new version rolls out', () => {
+  assert.equal(next(tenant(), healthy({ pki: { ok: false, reason: 'RootMissing', message: 'x' } }), T0).phase, 'Failed');
 
   // Running v1.35.4, spec moved to v1.36.5, the new pods not rolled out yet.
-  const running = nextStatus(tenant({ version: 'v1.35.4' }), healthy(), T0);
+  const running = next(tenant({ version: 'v1.35.4' }), healthy(), T0);
   assert.equal(running.version, 'v1.35.4');
-  const upgrading = nextStatus(
+  const upgrading = next(
     tenant({ version: 'v1.36.5', generation: 2, status: running }),
     healthy({ controlPlane: workload({ desired: 1, ready: 1, updated: 0, current: true }) }),
     T1,
   );
   assert.equal(upgrading.phase, 'Upgrading');
   assert.equal(upgrading.version, 'v1.35.4', 'the status keeps the version that runs until the rollout completes');
-  const upgraded = nextStatus(tenant({ version: 'v1.36.5', generation: 2, status: upgrading }), healthy(), T1);
+  const upgraded = next(tenant({ version: 'v1.36.5', generation: 2, status: upgrading }), healthy(), T1);
   assert.equal(upgraded.phase, 'Ready');
   assert.equal(upgraded.version, 'v1.36.5');
 });
 
 test('a PKI alarm carries its reason and message into the PKI condition', () => {
   const message = 'demo-ca: cluster CA (Secret demo-ca) is missing but the tenant control plane is running; refusing to create a new one';
-  const status = nextStatus(tenant(), healthy({ pki: { ok: false, reason: 'RootMissing', message } }), T0);
+  const status = next(tenant(), healthy({ pki: { ok: false, reason: 'RootMissing', message } }), T0);
   const pki = condition(status.conditions, 'PKI');
   assert.equal(pki.status, 'False');
   assert.equal(pki.reason, 'RootMissing');
@@ -170,10 +174,10 @@ test('a PKI alarm carries its reason and message into the PKI condition', () => 
 });
 
 test('the input tcp and its previous conditions are not mutated', () => {
-  const first = nextStatus(tenant(), healthy({ endpoint: undefined }), T0);
+  const first = next(tenant(), healthy({ endpoint: undefined }), T0);
   const tcp = tenant({ status: first });
   const snapshot = JSON.stringify(tcp);
-  nextStatus(tcp, healthy(), T1);
+  next(tcp, healthy(), T1);
   assert.equal(JSON.stringify(tcp), snapshot);
 });
 
@@ -187,16 +191,52 @@ test('conditions reported from inside the tenant are set; the addon ones inform 
       ],
     },
   });
-  const withoutWorkers = nextStatus(tenant({ generation: 3 }), inside('False', 'True'), T0);
+  const withoutWorkers = next(tenant({ generation: 3 }), inside('False', 'True'), T0);
   assert.equal(condition(withoutWorkers.conditions, 'CoreDNS').status, 'False');
   assert.equal(condition(withoutWorkers.conditions, 'CoreDNS').observedGeneration, 3);
   assert.equal(condition(withoutWorkers.conditions, 'Ready').status, 'True', 'a control plane without workers is Ready');
   assert.equal(withoutWorkers.phase, 'Ready');
 
-  const rbacFailing = nextStatus(tenant({ generation: 3, status: withoutWorkers }), inside('True', 'False'), T1);
+  const rbacFailing = next(tenant({ generation: 3, status: withoutWorkers }), inside('True', 'False'), T1);
   const ready = condition(rbacFailing.conditions, 'Ready');
   assert.equal(ready.status, 'False', 'any other part from inside the tenant gates Ready');
   assert.match(ready.message, /^JoinRBAC: bootstrap-token bindings$/);
   assert.equal(ready.lastTransitionTime, stamp(T1));
   assert.equal(condition(rbacFailing.conditions, 'CoreDNS').lastTransitionTime, stamp(T1));
+});
+
+test('a failed step: its condition False with the failure, Ready False naming it, phase Failed, the rest kept', () => {
+  const ready = next(tenant({ generation: 2 }), healthy(), T0);
+  const failure = { condition: 'APIServer', reason: 'ApplyFailed', message: 'Deployment demo-control-plane: 403 Forbidden: exceeded quota' } as const;
+  const failed = failedStatus({ generation: 3 }, ready, failure, T1);
+  assert.equal(failed.phase, 'Failed');
+  assert.equal(failed.observedGeneration, 3, 'the generation that failed is the one observed');
+  const apiServer = condition(failed.conditions, 'APIServer');
+  assert.deepEqual([apiServer.status, apiServer.reason, apiServer.message, apiServer.lastTransitionTime], ['False', 'ApplyFailed', failure.message, stamp(T1)]);
+  const summary = condition(failed.conditions, 'Ready');
+  assert.deepEqual([summary.status, summary.reason], ['False', 'ApplyFailed']);
+  assert.equal(summary.message, `APIServer: ${failure.message}`);
+  assert.equal(condition(failed.conditions, 'Datastore').lastTransitionTime, stamp(T0), 'untouched parts keep their time');
+  assert.equal(failed.endpoint, ready.endpoint, 'what was observed before stays');
+  assert.equal(failed.version, ready.version);
+
+  // The next successful reconcile recovers everything.
+  const recovered = next(tenant({ generation: 3, status: failed }), healthy(), T1);
+  assert.equal(recovered.phase, 'Ready');
+  assert.equal(condition(recovered.conditions, 'APIServer').status, 'True');
+  assert.equal(condition(recovered.conditions, 'Ready').status, 'True');
+});
+
+test('a spec the operator cannot use fails Ready itself; a tcp without status gets one', () => {
+  const failed = failedStatus({ generation: 1 }, undefined, { condition: 'Ready', reason: 'InvalidSpec', message: 'TenantControlPlane spec.etcd.replicas: must be 1 or 3' }, T0);
+  assert.equal(failed.phase, 'Failed');
+  assert.deepEqual(failed.conditions?.map((c) => [c.type, c.status, c.reason]), [['Ready', 'False', 'InvalidSpec']]);
+});
+
+test('while the finalizer runs: phase Deleting, Ready False, the rest kept', () => {
+  const ready = next(tenant(), healthy(), T0);
+  const deleting = deletingStatus({ generation: 1 }, ready, T1);
+  assert.equal(deleting.phase, 'Deleting');
+  assert.equal(condition(deleting.conditions, 'Ready').reason, 'Deleting');
+  assert.equal(deleting.endpoint, ready.endpoint);
 });

@@ -1,5 +1,6 @@
-// Pure: what the reconcile observed -> the TenantControlPlane's status (conditions, phase, replicas).
-import type { Condition, TenantControlPlane, TenantControlPlaneStatus } from '../../crds/generated/types.ts';
+// Pure: what the reconcile observed -> the TenantControlPlane's status (conditions, phase, replicas); and
+// what a failed reconcile leaves there, so `kubectl describe tcp` tells why the tenant is not Ready.
+import { CONDITIONS, kubeconfigSecrets, type Condition, type ConditionType, type Phase, type Tenant, type TenantControlPlaneStatus } from '../../core/index.ts';
 import { setCondition, type ConditionInput } from '../runtime/conditions.ts';
 import { selectorString } from '../render/index.ts';
 
@@ -19,17 +20,24 @@ export interface Observed {
   endpoint?: string;
   /** Result of the work inside the tenant, once its API server serves. */
   tenant?: { ok: boolean; reason: string; message: string; conditions?: ConditionInput[] };
-  /** The tenant is being deleted. */
-  deleting?: boolean;
 }
 
-const ADDON_CONDITIONS = new Set(['CoreDNS', 'KubeProxy']);
+/** A reconcile step that failed: the condition it reports on, a CamelCase reason and what went wrong. */
+export interface Failure {
+  condition: ConditionType;
+  reason: string;
+  message: string;
+}
 
-export const CONDITION_TYPES = ['Ready', 'PKI', 'Datastore', 'APIServer', 'Endpoint', 'TenantBootstrap'] as const;
+/** What the status reports before any step ran, and what each reconcile rewrites. */
+export const CONDITION_TYPES = [CONDITIONS.ready, CONDITIONS.pki, CONDITIONS.datastore, CONDITIONS.apiServer, CONDITIONS.endpoint, CONDITIONS.tenantBootstrap] as const;
+
+// Addon pods need worker nodes: their conditions inform, but a control plane without workers is Ready.
+const ADDON_CONDITIONS: ReadonlySet<string> = new Set([CONDITIONS.coreDNS, CONDITIONS.kubeProxy]);
 
 const workloadReady = (w: WorkloadState) => w.exists && w.current && w.ready >= w.desired && w.updated >= w.desired && w.desired > 0;
 
-function workloadCondition(type: string, what: string, w: WorkloadState, generation: number): ConditionInput {
+function workloadCondition(type: ConditionType, what: string, w: WorkloadState, generation: number): ConditionInput {
   if (!w.exists) return { type, status: 'False', reason: 'NotCreated', message: `${what} does not exist yet`, observedGeneration: generation };
   if (workloadReady(w)) return { type, status: 'True', reason: 'Ready', message: `${w.ready}/${w.desired} ${what} replicas ready`, observedGeneration: generation };
   const rolling = w.updated < w.desired || !w.current;
@@ -42,43 +50,45 @@ function workloadCondition(type: string, what: string, w: WorkloadState, generat
   };
 }
 
+/** Ready as the summary of every other condition but the add-ons: the first failing part gives the reason. */
+function withReady(conditions: Condition[], generation: number, now: Date): Condition[] {
+  const parts = conditions.filter((c) => c.type !== CONDITIONS.ready && !ADDON_CONDITIONS.has(c.type));
+  const notReady = parts.filter((c) => c.status !== 'True');
+  return setCondition(conditions, notReady.length === 0
+    ? { type: CONDITIONS.ready, status: 'True', reason: 'Ready', message: 'the tenant control plane serves', observedGeneration: generation }
+    : { type: CONDITIONS.ready, status: 'False', reason: notReady[0]!.reason, message: notReady.map((c) => `${c.type}: ${c.message}`).join('; '), observedGeneration: generation },
+  now) as Condition[];
+}
+
+const isReady = (conditions: readonly Condition[]) => conditions.some((c) => c.type === CONDITIONS.ready && c.status === 'True');
+
 /** The next status from the previous one and what was observed (lastTransitionTime kept when unchanged). */
-export function nextStatus(tcp: TenantControlPlane, observed: Observed, now: Date): TenantControlPlaneStatus {
-  const generation = tcp.metadata?.generation ?? 0;
-  const previous = tcp.status ?? {};
-  let conditions: Condition[] = [...(previous.conditions ?? [])];
+export function nextStatus(tenant: Tenant, previous: TenantControlPlaneStatus | undefined, observed: Observed, now: Date): TenantControlPlaneStatus {
+  const { generation } = tenant;
+  let conditions: Condition[] = [...(previous?.conditions ?? [])];
   const set = (c: ConditionInput) => (conditions = setCondition(conditions, c, now) as Condition[]);
 
   set(observed.pki.ok
-    ? { type: 'PKI', status: 'True', reason: 'Issued', message: observed.pki.issued.length ? `issued: ${observed.pki.issued.join(', ')}` : 'all certificates and kubeconfigs are valid', observedGeneration: generation }
-    : { type: 'PKI', status: 'False', reason: observed.pki.reason, message: observed.pki.message, observedGeneration: generation });
-  set(workloadCondition('Datastore', 'etcd', observed.etcd, generation));
-  set(workloadCondition('APIServer', 'control-plane', observed.controlPlane, generation));
+    ? { type: CONDITIONS.pki, status: 'True', reason: 'Issued', message: observed.pki.issued.length ? `issued: ${observed.pki.issued.join(', ')}` : 'all certificates and kubeconfigs are valid', observedGeneration: generation }
+    : { type: CONDITIONS.pki, status: 'False', reason: observed.pki.reason, message: observed.pki.message, observedGeneration: generation });
+  set(workloadCondition(CONDITIONS.datastore, 'etcd', observed.etcd, generation));
+  set(workloadCondition(CONDITIONS.apiServer, 'control-plane', observed.controlPlane, generation));
   set(observed.endpoint
-    ? { type: 'Endpoint', status: 'True', reason: 'Assigned', message: observed.endpoint, observedGeneration: generation }
-    : { type: 'Endpoint', status: 'False', reason: 'Pending', message: 'waiting for the API Service address (LoadBalancer ingress or node address)', observedGeneration: generation });
+    ? { type: CONDITIONS.endpoint, status: 'True', reason: 'Assigned', message: observed.endpoint, observedGeneration: generation }
+    : { type: CONDITIONS.endpoint, status: 'False', reason: 'Pending', message: 'waiting for the API Service address (LoadBalancer ingress or node address)', observedGeneration: generation });
   set(observed.tenant
-    ? { type: 'TenantBootstrap', status: observed.tenant.ok ? 'True' : 'False', reason: observed.tenant.reason, message: observed.tenant.message, observedGeneration: generation }
-    : { type: 'TenantBootstrap', status: 'Unknown', reason: 'WaitingForAPIServer', message: 'the tenant API server does not serve yet', observedGeneration: generation });
+    ? { type: CONDITIONS.tenantBootstrap, status: observed.tenant.ok ? 'True' : 'False', reason: observed.tenant.reason, message: observed.tenant.message, observedGeneration: generation }
+    : { type: CONDITIONS.tenantBootstrap, status: 'Unknown', reason: 'WaitingForAPIServer', message: 'the tenant API server does not serve yet', observedGeneration: generation });
   // one condition per part inside the tenant (RBAC, cluster-info, kubeadm/kubelet config, addons)
   for (const part of observed.tenant?.conditions ?? []) set({ ...part, observedGeneration: generation });
-
-  // Addon pods need worker nodes: their conditions inform, but a control plane without workers is Ready.
-  const parts = conditions.filter((c) => c.type !== 'Ready' && !ADDON_CONDITIONS.has(c.type));
-  const notReady = parts.filter((c) => c.status !== 'True');
-  const ready = notReady.length === 0;
-  set(ready
-    ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'the tenant control plane serves', observedGeneration: generation }
-    : { type: 'Ready', status: 'False', reason: notReady[0]!.reason, message: notReady.map((c) => `${c.type}: ${c.message}`).join('; '), observedGeneration: generation });
+  conditions = withReady(conditions, generation, now);
 
   const rolledOut = workloadReady(observed.controlPlane);
-  const version = rolledOut ? tcp.spec.version : previous.version;
-  const phase = observed.deleting ? 'Deleting'
-    : !observed.pki.ok ? 'Failed'
-    : ready ? 'Ready'
-    : previous.version && previous.version !== tcp.spec.version ? 'Upgrading'
+  const version = rolledOut ? tenant.spec.version : previous?.version;
+  const phase: Phase = !observed.pki.ok ? 'Failed'
+    : isReady(conditions) ? 'Ready'
+    : previous?.version && previous.version !== tenant.spec.version ? 'Upgrading'
     : 'Provisioning';
-  const name = tcp.metadata!.name!;
   return {
     observedGeneration: generation,
     phase,
@@ -87,9 +97,31 @@ export function nextStatus(tcp: TenantControlPlane, observed: Observed, now: Dat
     controlPlane: {
       replicas: observed.controlPlane.desired,
       readyReplicas: observed.controlPlane.ready,
-      selector: selectorString(name, 'control-plane'),
+      selector: selectorString(tenant.name, 'control-plane'),
     },
-    kubeconfigSecrets: { admin: `${name}-admin-kubeconfig`, clusterAPI: `${name}-kubeconfig` },
+    kubeconfigSecrets: kubeconfigSecrets(tenant.name),
     conditions,
-  } as TenantControlPlaneStatus;
+  };
+}
+
+/**
+ * The status after a reconcile failed at one step: that step's condition False with the failure, Ready
+ * False naming it, phase Failed, observedGeneration the generation that failed. Everything else observed
+ * before (endpoint, version, replicas, the other conditions) stays as it was: it is still what we know.
+ */
+export function failedStatus(tenant: { generation: number }, previous: TenantControlPlaneStatus | undefined, failure: Failure, now: Date): TenantControlPlaneStatus {
+  const { generation } = tenant;
+  let conditions = setCondition(previous?.conditions ?? [], {
+    type: failure.condition, status: 'False', reason: failure.reason, message: failure.message, observedGeneration: generation,
+  }, now) as Condition[];
+  conditions = failure.condition === CONDITIONS.ready ? conditions : withReady(conditions, generation, now);
+  return { ...previous, observedGeneration: generation, phase: 'Failed', conditions };
+}
+
+/** The status while the finalizer runs: phase Deleting, Ready False. */
+export function deletingStatus(tenant: { generation: number }, previous: TenantControlPlaneStatus | undefined, now: Date): TenantControlPlaneStatus {
+  const conditions = setCondition(previous?.conditions ?? [], {
+    type: CONDITIONS.ready, status: 'False', reason: 'Deleting', message: 'the tenant control plane and everything it owns are being deleted', observedGeneration: tenant.generation,
+  }, now) as Condition[];
+  return { ...previous, phase: 'Deleting', conditions };
 }

@@ -2,14 +2,20 @@
 // bootstrap (RBAC, cluster-info, kubeadm/kubelet config, addons, kubelet serving CSRs), and the endpoints
 // of the tenant's own `kubernetes` Service. The apiservers run with --endpoint-reconciler-type=none (their
 // pod IPs are not what workers reach), so the operator publishes the public endpoint there instead.
+// The tenant is reached with its super-admin kubeconfig through one kept client per tenant (TenantClients).
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import type { TenantControlPlane } from '../../crds/generated/types.ts';
-import { secretNames } from '../render/names.ts';
-import { apply } from '../runtime/apply.ts';
-import { KubeClient } from '../runtime/kube-client.ts';
-import { tenantBootstrapHook, tenantKubeConfig } from '../tenant/index.ts';
-import type { ReconcilerOptions } from './reconcile-tenant.ts';
+import { apply, secretNames, type Tenant, type TenantClients } from '../../core/index.ts';
+import { tenantBootstrapHook, type NodeSettings, type TenantBootstrapOutcome } from '../tenant/index.ts';
+
+/** What the reconcile hands over: the public endpoint and the tenant's host Secrets (data, base64) by name. */
+export interface BootstrapContext {
+  endpoint: string;
+  secrets: ReadonlyMap<string, Record<string, string>>;
+  signal: AbortSignal;
+}
+
+export type BootstrapTenant = (tenant: Tenant, ctx: BootstrapContext) => Promise<TenantBootstrapOutcome>;
 
 /** The EndpointSlice of `default/kubernetes`: the address and port clients outside the host reach. */
 export function kubernetesEndpointSlice(endpoint: string) {
@@ -30,17 +36,29 @@ export function kubernetesEndpointSlice(endpoint: string) {
   };
 }
 
-export function tenantBootstrapper(deps: { logger: Logger; imageRegistry: string; imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never' }): ReconcilerOptions['bootstrapTenant'] {
-  const hook = tenantBootstrapHook({ logger: deps.logger, imageRegistry: deps.imageRegistry, imagePullPolicy: deps.imagePullPolicy });
-  return async (tcp: TenantControlPlane, ctx) => {
-    const superAdmin = ctx.secrets.get(secretNames(tcp.metadata!.name!).superAdminKubeconfig)?.['super-admin.conf'];
-    if (superAdmin === undefined) return { ok: false, reason: 'NoKubeconfig', message: 'the super-admin kubeconfig Secret is missing' };
-    const client = new KubeClient(tenantKubeConfig(Buffer.from(superAdmin, 'base64').toString('utf8')), { timeoutMs: 15_000 });
-    try {
-      await apply(client, kubernetesEndpointSlice(ctx.endpoint), { signal: ctx.signal });
-    } finally {
-      await client.close();
+const secretText = (secrets: BootstrapContext['secrets'], name: string, key: string): string | undefined => {
+  const encoded = secrets.get(name)?.[key];
+  return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
+};
+
+export function tenantBootstrapper(deps: {
+  clients: TenantClients;
+  logger: Logger;
+  imageRegistry: string;
+  imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  node?: NodeSettings;
+}): BootstrapTenant {
+  const hook = tenantBootstrapHook({ logger: deps.logger, imageRegistry: deps.imageRegistry, imagePullPolicy: deps.imagePullPolicy, node: deps.node });
+  return async (tenant, ctx) => {
+    const names = secretNames(tenant.name);
+    const superAdmin = secretText(ctx.secrets, names.superAdminKubeconfig, 'super-admin.conf');
+    const caCertPem = secretText(ctx.secrets, names.ca, 'ca.crt');
+    if (superAdmin === undefined || caCertPem === undefined) {
+      const missing = superAdmin === undefined ? `${names.superAdminKubeconfig} (super-admin.conf)` : `${names.ca} (ca.crt)`;
+      return { ok: false, reason: 'SecretMissing', message: `the host Secret ${missing} is missing`, conditions: [] };
     }
-    return hook(tcp, ctx);
+    const client = deps.clients.get(`${tenant.namespace}/${tenant.name}`, superAdmin);
+    await apply(client, kubernetesEndpointSlice(ctx.endpoint), { signal: ctx.signal });
+    return hook(tenant, { endpoint: ctx.endpoint, caCertPem, client, signal: ctx.signal });
   };
 }

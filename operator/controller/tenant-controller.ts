@@ -4,13 +4,10 @@
 // tenant, so a deleted Deployment or Secret comes back.
 import type { Logger } from 'pino';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { Informer, objectKey } from '../runtime/informer.ts';
+import { Informer, LABELS, MANAGED_BY, objectKey, tenantControlPlanePath, type KubeClient, type TenantClients } from '../../core/index.ts';
 import { WorkQueue } from '../runtime/work-queue.ts';
 import { countPhases, recordReconcile, setTenantPhases, type OperatorMetrics } from '../runtime/metrics.ts';
-import { TENANT_CONTROL_PLANE } from '../runtime/apply.ts';
-import type { KubeClient } from '../runtime/kube-client.ts';
 import type { EventRecorder } from '../runtime/events.ts';
-import { LABELS } from '../render/index.ts';
 import { TenantReconciler, type ReconcilerOptions } from './reconcile-tenant.ts';
 
 /** Kinds the operator creates in the host, watched so that a change or deletion re-reconciles the tenant. */
@@ -40,17 +37,17 @@ export class TenantController {
   readonly #logger: Logger;
   #running: Promise<void> | undefined;
 
-  constructor(deps: { client: KubeClient; events: EventRecorder; logger: Logger; metrics: OperatorMetrics; options: ControllerOptions }) {
+  constructor(deps: { client: KubeClient; events: EventRecorder; logger: Logger; metrics: OperatorMetrics; options: ControllerOptions; tenantClients?: TenantClients }) {
     const { client, logger, options } = deps;
     this.#options = options;
     this.#metrics = deps.metrics;
     this.#logger = logger;
     this.queue = new WorkQueue({ name: 'tenantcontrolplanes', logger });
     deps.metrics.observeQueue(this.queue);
-    this.#reconciler = new TenantReconciler({ client, events: deps.events, logger, options });
+    this.#reconciler = new TenantReconciler({ client, events: deps.events, logger, options, tenantClients: deps.tenantClients });
     const scope = (collection: string) => (options.namespace ? collection.replace(/^(\/apis?\/[^/]+(?:\/v[^/]+)?|\/api\/v1)\//, `$1/namespaces/${options.namespace}/`) : collection);
-    const tcpCollection = `/apis/${TENANT_CONTROL_PLANE.group}/${TENANT_CONTROL_PLANE.version}/${TENANT_CONTROL_PLANE.plural}`;
-    this.#tenants = new Informer({ client, path: scope(tcpCollection), name: 'tenantcontrolplanes', logger });
+    this.#tenants = new Informer({ client, path: scope(tenantControlPlanePath()), name: 'tenantcontrolplanes', logger });
+    deps.metrics.observeInformer(this.#tenants);
     this.#tenants.on((event, obj) => {
       this.queue.add(objectKey(obj));
       if (event !== 'resync') setTenantPhases(this.#metrics, countPhases(this.#tenants.list()));
@@ -59,7 +56,7 @@ export class TenantController {
       const informer = new Informer<KubernetesObject>({
         client,
         path: scope(collection),
-        labelSelector: `${LABELS.managedBy}=kubeception,${LABELS.tenant}`,
+        labelSelector: `${LABELS.managedBy}=${MANAGED_BY},${LABELS.tenant}`,
         name: collection.split('/').pop(),
         logger,
       });
@@ -67,6 +64,7 @@ export class TenantController {
         const tenant = obj.metadata?.labels?.[LABELS.tenant];
         if (tenant && obj.metadata?.namespace) this.queue.add(`${obj.metadata.namespace}/${tenant}`);
       });
+      deps.metrics.observeInformer(informer);
       this.#informers.push(informer);
     }
   }

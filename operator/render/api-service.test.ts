@@ -3,11 +3,11 @@ import { test } from 'node:test';
 import { renderApiServerService } from './api-service.ts';
 import { publicEndpoint } from './endpoint.ts';
 import { selectorLabels } from './metadata.ts';
-import { sampleTenant } from './testing.ts';
-import { checkTenant } from './validate.ts';
+import { sampleTenant } from '../../core/testing/sample-tenant.ts';
+import { resolveTenant } from '../../core/index.ts';
 
 test('NodePort: spec port to the https container port, with the requested node port', () => {
-  const tenant = checkTenant(sampleTenant((t) => {
+  const tenant = resolveTenant(sampleTenant((t) => {
     t.spec.networkProfile.serviceType = 'NodePort';
     t.spec.networkProfile.port = 443;
     t.spec.networkProfile.nodePort = 31443;
@@ -20,10 +20,10 @@ test('NodePort: spec port to the https container port, with the requested node p
 });
 
 test('NodePort without a node port leaves the choice to the API; ClusterIP and LoadBalancer have none', () => {
-  const nodePort = renderApiServerService(checkTenant(sampleTenant((t) => (t.spec.networkProfile.serviceType = 'NodePort'))));
+  const nodePort = renderApiServerService(resolveTenant(sampleTenant((t) => (t.spec.networkProfile.serviceType = 'NodePort'))));
   assert.equal('nodePort' in nodePort.spec!.ports![0]!, false);
   for (const type of ['ClusterIP', 'LoadBalancer'] as const) {
-    const svc = renderApiServerService(checkTenant(sampleTenant((t) => (t.spec.networkProfile.serviceType = type))));
+    const svc = renderApiServerService(resolveTenant(sampleTenant((t) => (t.spec.networkProfile.serviceType = type))));
     assert.equal(svc.spec!.type, type);
     assert.equal('nodePort' in svc.spec!.ports![0]!, false);
     assert.equal(svc.spec!.ports![0]!.port, 6443);
@@ -31,7 +31,7 @@ test('NodePort without a node port leaves the choice to the API; ClusterIP and L
 });
 
 test('public endpoint: user address first, then what was observed; NodePort uses the node port', () => {
-  const nodePort = checkTenant(sampleTenant((t) => {
+  const nodePort = resolveTenant(sampleTenant((t) => {
     t.spec.networkProfile.serviceType = 'NodePort';
     t.spec.networkProfile.address = '192.0.2.10';
   }));
@@ -39,9 +39,9 @@ test('public endpoint: user address first, then what was observed; NodePort uses
   assert.deepEqual(publicEndpoint(nodePort, { apiService: { nodePort: 30123 } }), {
     host: '192.0.2.10', port: 30123, url: 'https://192.0.2.10:30123', hostIsIP: true,
   });
-  const lb = checkTenant(sampleTenant((t) => (t.spec.networkProfile.serviceType = 'LoadBalancer')));
+  const lb = resolveTenant(sampleTenant((t) => (t.spec.networkProfile.serviceType = 'LoadBalancer')));
   assert.equal(publicEndpoint(lb, { apiService: { clusterIP: '10.0.0.7' } }), undefined, 'no LB address yet');
   assert.equal(publicEndpoint(lb, { apiService: { loadBalancerAddress: 'api.example.com' } })?.url, 'https://api.example.com:6443');
-  const clusterIP = checkTenant(sampleTenant());
+  const clusterIP = resolveTenant(sampleTenant());
   assert.equal(publicEndpoint(clusterIP, { apiService: { clusterIP: 'fd00::7' } })?.url, 'https://[fd00::7]:6443');
 });

@@ -1,8 +1,7 @@
 // The host Service in front of the tenant's apiservers: how workers, kubectl and the operator reach them.
 import { Service } from 'kubernetes-models/v1';
 import { objectMeta, selectorLabels } from './metadata.ts';
-import { objectNames } from './names.ts';
-import type { Tenant } from './validate.ts';
+import { objectNames, type Tenant } from '../../core/index.ts';
 
 export function renderApiServerService(tenant: Tenant): Service {
   const net = tenant.spec.networkProfile;

@@ -3,8 +3,8 @@
 import { stringify } from 'yaml';
 import { ConfigMap } from 'kubernetes-models/v1';
 import { objectMeta } from './metadata.ts';
-import { APISERVER_CONFIG_KEYS, objectNames } from './names.ts';
-import type { KubernetesVersion, Tenant } from './validate.ts';
+import { APISERVER_CONFIG_KEYS } from './names.ts';
+import { objectNames, type KubernetesVersion, type Tenant } from '../../core/index.ts';
 
 /**
  * Paths an anonymous request may reach. The health endpoints serve the kubelet's probes and load

@@ -6,15 +6,13 @@ import { apiServerConfigData } from './apiserver-config.ts';
 import { renderControlPlaneDeployment } from './control-plane.ts';
 import { renderEtcdStatefulSet } from './etcd.ts';
 import { argsToFlags, type FlagMap } from './flags.ts';
-import { CONFIG_CHECKSUM_ANNOTATION } from './metadata.ts';
-import { SECRET_KEYS, secretNames } from './names.ts';
+import { ANNOTATIONS, SECRET_KEYS, resolveTenant, secretNames, type TenantControlPlane } from '../../core/index.ts';
 import { resolveOptions, type RenderOptions } from './options.ts';
-import type { TenantControlPlane } from './spec.ts';
-import { resolveMountedFile, sampleChecksums, sampleTenant } from './testing.ts';
-import { checkTenant } from './validate.ts';
+import { resolveMountedFile, sampleChecksums } from './testing.ts';
+import { sampleTenant } from '../../core/testing/sample-tenant.ts';
 
 function render(tcp: TenantControlPlane = sampleTenant(), checksums = sampleChecksums('demo'), extra: Partial<RenderOptions> = {}) {
-  const tenant = checkTenant(tcp);
+  const tenant = resolveTenant(tcp);
   const options = resolveOptions({ secretChecksums: checksums, ...extra }, tenant.version.tag);
   return { tenant, options, ...renderControlPlaneDeployment(tenant, options) };
 }
@@ -34,7 +32,7 @@ function flagsOf(pod: IPodSpec, name: string): FlagMap {
 }
 
 test('the three containers run the tenant version from the registry with absolute binary paths', () => {
-  const tenant = checkTenant(sampleTenant());
+  const tenant = resolveTenant(sampleTenant());
   const options = resolveOptions({ secretChecksums: sampleChecksums('demo'), imageRegistry: 'registry.local:5000/k8s/' }, 'v1.36.5');
   const pod = renderControlPlaneDeployment(tenant, options).deployment.spec!.template.spec!;
   assert.deepEqual(
@@ -189,16 +187,16 @@ test('least privilege: only the controller-manager sees the CA key, the schedule
 });
 
 test('a changed Secret checksum or apiserver config changes the pod template annotation', () => {
-  const base = render().deployment.spec!.template.metadata!.annotations![CONFIG_CHECKSUM_ANNOTATION];
+  const base = render().deployment.spec!.template.metadata!.annotations![ANNOTATIONS.configChecksum];
   assert.match(base!, /^[0-9a-f]{64}$/);
   const rotated = { ...sampleChecksums('demo'), 'demo-apiserver-certs': 'rotated' };
-  const afterRotation = render(sampleTenant(), rotated).deployment.spec!.template.metadata!.annotations![CONFIG_CHECKSUM_ANNOTATION];
+  const afterRotation = render(sampleTenant(), rotated).deployment.spec!.template.metadata!.annotations![ANNOTATIONS.configChecksum];
   assert.notEqual(afterRotation, base);
   // A Secret the pod does not mount does not roll it.
   const unrelated = { ...sampleChecksums('demo'), 'demo-admin-kubeconfig': 'changed' };
-  assert.equal(render(sampleTenant(), unrelated).deployment.spec!.template.metadata!.annotations![CONFIG_CHECKSUM_ANNOTATION], base);
+  assert.equal(render(sampleTenant(), unrelated).deployment.spec!.template.metadata!.annotations![ANNOTATIONS.configChecksum], base);
   // An older version renders no authentication config file: the ConfigMap digest changes.
-  const older = render(sampleTenant((t) => (t.spec.version = 'v1.31.4' as never)), undefined, { etcdVersion: '3.5.21-0' }).deployment.spec!.template.metadata!.annotations![CONFIG_CHECKSUM_ANNOTATION];
+  const older = render(sampleTenant((t) => (t.spec.version = 'v1.31.4' as never)), undefined, { etcdVersion: '3.5.21-0' }).deployment.spec!.template.metadata!.annotations![ANNOTATIONS.configChecksum];
   assert.notEqual(older, base);
 });
 

@@ -22,12 +22,12 @@ import { apiServerConfigData } from './apiserver-config.ts';
 import { podConfigChecksum, secretDataChecksum } from './checksum.ts';
 import { etcdServers, spreadOverNodes } from './etcd.ts';
 import { flagsToArgs, mergeFlags, type FlagMap, type RenderWarning } from './flags.ts';
-import { CONFIG_CHECKSUM_ANNOTATION, commonLabels, objectMeta, selectorLabels } from './metadata.ts';
-import { APISERVER_CONFIG_KEYS, CONTAINERS, PORTS, objectNames, secretNames } from './names.ts';
+import { commonLabels, objectMeta, selectorLabels } from './metadata.ts';
+import { ANNOTATIONS, objectNames, secretNames, type Tenant } from '../../core/index.ts';
+import { APISERVER_CONFIG_KEYS, CONTAINERS, PORTS } from './names.ts';
 import type { ResolvedOptions } from './options.ts';
 import { resourceRequirements } from './resources.ts';
 import { SECRET_FILE_MODE, containerSecurityContext, podSecurityContext } from './security.ts';
-import type { Tenant } from './validate.ts';
 
 export const K8S_DIR = '/etc/kubernetes';
 export const PKI_DIR = `${K8S_DIR}/pki`;
@@ -258,7 +258,7 @@ export function renderControlPlaneDeployment(tenant: Tenant, options: ResolvedOp
       template: {
         metadata: {
           labels: commonLabels(tenant.name, 'control-plane'),
-          annotations: { [CONFIG_CHECKSUM_ANNOTATION]: checksum },
+          annotations: { [ANNOTATIONS.configChecksum]: checksum },
         },
         spec: {
           automountServiceAccountToken: false,

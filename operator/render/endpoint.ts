@@ -3,7 +3,7 @@
 // (the apiservers run with --endpoint-reconciler-type=none, see control-plane.ts).
 import { isIP } from 'node:net';
 import type { ResolvedOptions } from './options.ts';
-import type { Tenant } from './validate.ts';
+import type { Tenant } from '../../core/index.ts';
 
 export interface PublicEndpoint {
   host: string;

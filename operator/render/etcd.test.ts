@@ -9,15 +9,14 @@ import {
   renderEtcdStatefulSet,
 } from './etcd.ts';
 import { argsToFlags } from './flags.ts';
-import { CONFIG_CHECKSUM_ANNOTATION, selectorLabels } from './metadata.ts';
-import { etcdSans } from '../pki/index.ts';
+import { selectorLabels } from './metadata.ts';
+import { ANNOTATIONS, etcdSans, resolveTenant, type TenantControlPlane } from '../../core/index.ts';
 import { resolveOptions, type RenderOptions } from './options.ts';
-import type { TenantControlPlane } from './spec.ts';
-import { sampleChecksums, sampleTenant } from './testing.ts';
-import { checkTenant } from './validate.ts';
+import { sampleChecksums } from './testing.ts';
+import { sampleTenant } from '../../core/testing/sample-tenant.ts';
 
 function statefulSet(tcp: TenantControlPlane = sampleTenant(), options: Partial<RenderOptions> = {}) {
-  return renderEtcdStatefulSet(checkTenant(tcp), resolveOptions({ secretChecksums: sampleChecksums('demo'), ...options }, tcp.spec.version));
+  return renderEtcdStatefulSet(resolveTenant(tcp), resolveOptions({ secretChecksums: sampleChecksums('demo'), ...options }, tcp.spec.version));
 }
 
 function etcdFlags(tcp?: TenantControlPlane, options?: Partial<RenderOptions>) {
@@ -116,14 +115,14 @@ test('image, command, resources and hardening', () => {
 
 test('a changed etcd-certs checksum changes the pod template; other Secrets do not', () => {
   const annotation = (checksums: Record<string, string>) =>
-    statefulSet(sampleTenant(), { secretChecksums: checksums }).spec!.template.metadata!.annotations![CONFIG_CHECKSUM_ANNOTATION];
+    statefulSet(sampleTenant(), { secretChecksums: checksums }).spec!.template.metadata!.annotations![ANNOTATIONS.configChecksum];
   const base = annotation(sampleChecksums('demo'));
   assert.notEqual(annotation({ ...sampleChecksums('demo'), 'demo-etcd-certs': 'new' }), base);
   assert.equal(annotation({ ...sampleChecksums('demo'), 'demo-apiserver-certs': 'new' }), base);
 });
 
 test('headless Service publishes not-ready members on client and peer ports', () => {
-  const svc = renderEtcdService(checkTenant(sampleTenant()));
+  const svc = renderEtcdService(resolveTenant(sampleTenant()));
   assert.equal(svc.metadata!.name, 'demo-etcd');
   assert.equal(svc.spec!.clusterIP, 'None');
   assert.equal(svc.spec!.publishNotReadyAddresses, true);
@@ -132,7 +131,7 @@ test('headless Service publishes not-ready members on client and peer ports', ()
 });
 
 test('NetworkPolicy: only this tenant\'s control plane reaches 2379, only members reach 2380', () => {
-  const np = renderEtcdNetworkPolicy(checkTenant(sampleTenant()));
+  const np = renderEtcdNetworkPolicy(resolveTenant(sampleTenant()));
   assert.deepEqual(np.spec!.podSelector!.matchLabels, selectorLabels('demo', 'etcd'));
   assert.deepEqual(np.spec!.policyTypes, ['Ingress']);
   const allowed = (port: number) =>
@@ -161,7 +160,7 @@ test('operator/pki\'s etcd certificate names cover every member URL the renderer
     dnsNames.some((san) => san === host || (san.startsWith('*.') && host.slice(host.indexOf('.') + 1) === san.slice(2)));
   const urls = [
     ...etcdFlags(tcp).get('initial-cluster')!.split(',').map((e) => e.split('=')[1]!),
-    ...etcdServers(checkTenant(tcp), resolveOptions({ secretChecksums: {} }, tcp.spec.version)).split(','),
+    ...etcdServers(resolveTenant(tcp), resolveOptions({ secretChecksums: {} }, tcp.spec.version)).split(','),
   ];
   assert.equal(urls.length, 6);
   for (const url of urls) assert.ok(covered(new URL(url).hostname), url);

@@ -5,13 +5,13 @@ import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Service } from 'kubernetes-models/v1';
 import { podConfigChecksum } from './checksum.ts';
-import { CONFIG_CHECKSUM_ANNOTATION, commonLabels, objectMeta, selectorLabels } from './metadata.ts';
-import { CONTAINERS, PORTS, etcdMemberHost, objectNames, secretNames } from './names.ts';
+import { commonLabels, objectMeta, selectorLabels } from './metadata.ts';
+import { ANNOTATIONS, objectNames, secretNames, type Tenant } from '../../core/index.ts';
+import { CONTAINERS, PORTS, etcdMemberHost } from './names.ts';
 import type { ResolvedOptions } from './options.ts';
 import { quantityToBytes } from './quantity.ts';
 import { resourceRequirements } from './resources.ts';
 import { SECRET_FILE_MODE, containerSecurityContext, podSecurityContext } from './security.ts';
-import type { Tenant } from './validate.ts';
 import { flagsToArgs, type FlagMap } from './flags.ts';
 
 export const ETCD_PKI_DIR = '/etc/kubernetes/pki/etcd';
@@ -139,7 +139,7 @@ export function renderEtcdStatefulSet(tenant: Tenant, options: ResolvedOptions):
         metadata: {
           labels: commonLabels(tenant.name, 'etcd'),
           annotations: {
-            [CONFIG_CHECKSUM_ANNOTATION]: podConfigChecksum(etcdMountedSecrets(tenant), options.secretChecksums),
+            [ANNOTATIONS.configChecksum]: podConfigChecksum(etcdMountedSecrets(tenant), options.secretChecksums),
           },
         },
         spec: {

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import { renderTenant } from './index.ts';
-import { LABELS } from './metadata.ts';
+import { LABELS, resolveTenant } from '../../core/index.ts';
 import type { RenderOptions } from './options.ts';
-import { sampleChecksums, sampleTenant } from './testing.ts';
+import { sampleChecksums } from './testing.ts';
+import { sampleTenant } from '../../core/testing/sample-tenant.ts';
 
 const render = (patch?: Parameters<typeof sampleTenant>[0], options: Partial<RenderOptions> = {}) =>
-  renderTenant(sampleTenant(patch), { secretChecksums: sampleChecksums('demo'), ...options });
+  renderTenant(resolveTenant(sampleTenant(patch)), { secretChecksums: sampleChecksums('demo'), ...options });
 
 test('all host objects, in apply order, with the contract names', () => {
   const { objects } = render();
@@ -29,7 +30,7 @@ test('all host objects, in apply order, with the contract names', () => {
 
 test('every object: tenant namespace, common labels, controller owner reference to the tcp', () => {
   const tcp = sampleTenant();
-  for (const o of renderTenant(tcp, { secretChecksums: sampleChecksums('demo') }).objects) {
+  for (const o of renderTenant(resolveTenant(tcp), { secretChecksums: sampleChecksums('demo') }).objects) {
     const where = `${o.kind}/${o.metadata!.name}`;
     assert.equal(o.metadata!.namespace, 'tenant-demo', where);
     assert.equal(o.metadata!.labels![LABELS.managedBy], 'kubeception', where);
@@ -98,8 +99,8 @@ test('rendering is deterministic and JSON-serialisable', () => {
 
 test('bad options are clear errors', () => {
   const tcp = sampleTenant();
-  assert.throws(() => renderTenant(tcp, {} as never), /secretChecksums/);
-  assert.throws(() => renderTenant(tcp, { secretChecksums: {}, imagePullPolicy: 'Sometimes' as never }), /imagePullPolicy/);
-  assert.throws(() => renderTenant(tcp, { secretChecksums: {}, etcdVersion: 'v3.6.16 latest' }), /etcdVersion/);
-  assert.throws(() => renderTenant(tcp, { secretChecksums: {} }), /no checksum for demo-/);
+  assert.throws(() => renderTenant(resolveTenant(tcp), {} as never), /secretChecksums/);
+  assert.throws(() => renderTenant(resolveTenant(tcp), { secretChecksums: {}, imagePullPolicy: 'Sometimes' as never }), /imagePullPolicy/);
+  assert.throws(() => renderTenant(resolveTenant(tcp), { secretChecksums: {}, etcdVersion: 'v3.6.16 latest' }), /etcdVersion/);
+  assert.throws(() => renderTenant(resolveTenant(tcp), { secretChecksums: {} }), /no checksum for demo-/);
 });

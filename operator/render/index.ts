@@ -15,8 +15,7 @@ import {
 } from './etcd.ts';
 import type { RenderWarning } from './flags.ts';
 import { resolveOptions, type RenderOptions } from './options.ts';
-import type { TenantControlPlane } from './spec.ts';
-import { checkTenant } from './validate.ts';
+import type { Tenant } from '../../core/index.ts';
 
 export type HostObject = Service | ConfigMap | StatefulSet | Deployment | NetworkPolicy | PodDisruptionBudget;
 
@@ -32,8 +31,7 @@ export interface RenderedTenant {
  * etcd with its NetworkPolicy before the StatefulSet (etcd never runs unfenced), then the apiserver's
  * ConfigMap before the Deployment that mounts it.
  */
-export function renderTenant(tcp: TenantControlPlane, options: RenderOptions): RenderedTenant {
-  const tenant = checkTenant(tcp);
+export function renderTenant(tenant: Tenant, options: RenderOptions): RenderedTenant {
   const resolved = resolveOptions(options, tenant.version.tag);
   const controlPlane = renderControlPlaneDeployment(tenant, resolved);
   return {
@@ -65,14 +63,10 @@ export { publicEndpoint, type PublicEndpoint } from './endpoint.ts';
 export { etcdMountedSecrets, etcdServers } from './etcd.ts';
 export { PROTECTED_FLAGS, isProtectedFlag, type RenderWarning } from './flags.ts';
 export {
-  CONFIG_CHECKSUM_ANNOTATION,
-  LABELS,
   commonLabels,
   ownerReference,
   selectorLabels,
   selectorString,
 } from './metadata.ts';
-export { SECRET_KEYS, etcdMemberHost, objectNames, secretNames } from './names.ts';
+export { etcdMemberHost } from './names.ts';
 export { DEFAULT_IMAGE_REGISTRY, resolveOptions, type RenderOptions } from './options.ts';
-export type { TenantControlPlane, TenantControlPlaneSpec } from './spec.ts';
-export { RenderInputError, checkTenant, type Tenant } from './validate.ts';

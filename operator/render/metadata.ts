@@ -1,24 +1,10 @@
 // Labels, selectors and owner references every host object of a tenant carries (docs/contracts.md).
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
-import { TCP_API_VERSION, TCP_KIND } from './spec.ts';
-import type { Tenant } from './validate.ts';
+import { LABELS, MANAGED_BY, tenantOwnerReference, type Component, type Tenant } from '../../core/index.ts';
 
 // The meta/v1 types, taken through kubernetes-models (their home package is only a transitive dependency).
 export type IObjectMeta = NonNullable<IConfigMap['metadata']>;
 export type IOwnerReference = NonNullable<IObjectMeta['ownerReferences']>[number];
-
-export type Component = 'etcd' | 'control-plane' | 'pki' | 'kubeconfig';
-
-export const LABELS = {
-  managedBy: 'app.kubernetes.io/managed-by',
-  tenant: 'kubeception.io/tenant',
-  component: 'kubeception.io/component',
-} as const;
-
-export const MANAGED_BY = 'kubeception';
-
-/** Annotation on pod templates: digest of every Secret and ConfigMap the pod mounts. */
-export const CONFIG_CHECKSUM_ANNOTATION = 'kubeception.io/config-checksum';
 
 /** The labels that select one component's pods; a subset of commonLabels, stable for the object's life. */
 export function selectorLabels(tenant: string, component: Component): Record<string, string> {
@@ -37,14 +23,7 @@ export function selectorString(tenant: string, component: Component): string {
 }
 
 export function ownerReference(tenant: Pick<Tenant, 'name' | 'uid'>): IOwnerReference {
-  return {
-    apiVersion: TCP_API_VERSION,
-    kind: TCP_KIND,
-    name: tenant.name,
-    uid: tenant.uid,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
+  return tenantOwnerReference(tenant);
 }
 
 export function objectMeta(tenant: Tenant, name: string, component: Component): IObjectMeta {

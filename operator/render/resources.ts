@@ -1,6 +1,6 @@
 // The CRD's resource shape (requests required, cpu/memory only) as Kubernetes' ResourceRequirements.
 import type { IResourceRequirements } from 'kubernetes-models/v1/ResourceRequirements';
-import type { ContainerResources } from './spec.ts';
+import type { ContainerResources } from '../../core/index.ts';
 
 function quantities(values: object | undefined): Record<string, string | number> | undefined {
   if (values === undefined) return undefined;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { EventRecorder } from './events.ts';
-import { KubeClient } from './kube-client.ts';
-import { FakeApiServer } from './testing/fake-api-server.ts';
+import { KubeClient } from '../../core/index.ts';
+import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
 
 const EVENTS = '/apis/events.k8s.io/v1/events';
 let fake: FakeApiServer;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeClient } from './kube-client.ts';
+import { KubeClient } from '../../core/index.ts';
 import { LeaderElector, microTime, type LeaseSpec } from './leader-election.ts';
-import { FakeApiServer } from './testing/fake-api-server.ts';
+import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
 
 const LEASES = '/apis/coordination.k8s.io/v1/leases';
 const timings = { leaseDurationMs: 3000, renewDeadlineMs: 1500, retryPeriodMs: 200 };

@@ -10,8 +10,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { V1MicroTime } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { withJitter } from './backoff.ts';
-import { isConflict, isNotFound, KubeApiError, resourcePath, type KubeClient } from './kube-client.ts';
+import { KubeApiError, isConflict, isNotFound, resourcePath, withJitter, type KubeClient } from '../../core/index.ts';
 
 export interface LeaseSpec {
   holderIdentity?: string;

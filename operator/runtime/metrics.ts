@@ -5,16 +5,13 @@ import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { ProcessedInfo, WorkQueue } from './work-queue.ts';
+import { PHASES } from '../../core/index.ts';
 
 /** What metrics need of an informer (kept structural so any Informer<T> fits). */
 interface RestartCounting {
   readonly name: string;
   readonly restarts: number;
 }
-
-/** Phases of a TenantControlPlane (docs/contracts.md); every one is always exported, 0 when empty. */
-export const TENANT_PHASES = ['Provisioning', 'Ready', 'Upgrading', 'Deleting', 'Failed'] as const;
-export type TenantPhase = (typeof TENANT_PHASES)[number];
 
 export interface OperatorMetrics {
   registry: Registry;
@@ -27,6 +24,7 @@ export interface OperatorMetrics {
   queueInFlight: Gauge<'queue'>;
   /** Keys waiting for a delayed retry or requeue-after. */
   queueDelayed: Gauge<'queue'>;
+  /** Tenants by status.phase: every phase of the contract is always exported, 0 when empty. */
   tenantsByPhase: Gauge<'phase'>;
   /** Informer list/watch restarts after failures. */
   informerRestarts: Counter<'informer'>;
@@ -117,9 +115,9 @@ export function recordReconcile(metrics: OperatorMetrics, controller: string): (
  */
 export function setTenantPhases(metrics: OperatorMetrics, counts: Partial<Record<string, number>>): void {
   metrics.tenantsByPhase.reset();
-  for (const phase of TENANT_PHASES) metrics.tenantsByPhase.set({ phase }, counts[phase] ?? 0);
+  for (const phase of PHASES) metrics.tenantsByPhase.set({ phase }, counts[phase] ?? 0);
   for (const [phase, count] of Object.entries(counts)) {
-    if (!(TENANT_PHASES as readonly string[]).includes(phase) && count !== undefined) {
+    if (!(PHASES as readonly string[]).includes(phase) && count !== undefined) {
       metrics.tenantsByPhase.set({ phase }, count);
     }
   }

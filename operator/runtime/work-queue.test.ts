@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PerKeyBackoff, TokenBucket } from './backoff.ts';
+import { PerKeyBackoff, TokenBucket } from '../../core/index.ts';
 import { WorkQueue, type ProcessedInfo } from './work-queue.ts';
 
 /** Resolves when `check` is true, polling; fails after `timeoutMs`. */

@@ -6,7 +6,7 @@
 //   10/s burst 100), and a success forgets the key's failure count;
 // - addAfter() schedules a key later (requeue-after), keeping only the earliest pending time per key.
 import type { Logger } from 'pino';
-import { PerKeyBackoff, TokenBucket } from './backoff.ts';
+import { PerKeyBackoff, TokenBucket } from '../../core/index.ts';
 
 /** What a reconcile may ask for besides success or failure (a thrown error means failure). */
 export interface ReconcileResult {

@@ -2,8 +2,8 @@
 // and what pruning deletes. (Real server-side apply semantics: e2e/tests/tenant-bootstrap.e2e.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FakeApiServer } from '../runtime/testing/fake-api-server.ts';
-import { KubeClient } from '../runtime/kube-client.ts';
+import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
+import { KubeClient } from '../../core/index.ts';
 import { bootstrapTenant } from './bootstrap.ts';
 import { describeRef } from './objects.ts';
 import { renderTenantBootstrap } from './plan.ts';

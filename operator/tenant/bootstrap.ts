@@ -4,8 +4,7 @@
 // the admin kubeconfig's group is only bound to cluster-admin by this very bootstrap.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { apply, deleteIfExists, getOrUndefined, FIELD_MANAGER, type ObjectRef } from '../runtime/apply.ts';
-import { KubeClient, isConflict } from '../runtime/kube-client.ts';
+import { FIELD_MANAGER, KubeClient, apply, deleteIfExists, getOrUndefined, isConflict, type ObjectRef } from '../../core/index.ts';
 import { describeRef, refOfObject, type TenantObject } from './objects.ts';
 import type { AddonInventory, TenantBootstrapPlan } from './plan.ts';
 

@@ -6,7 +6,8 @@
 //   const reports = await bootstrapStatus(superAdminKubeConfig, plan);                       // per-part status
 //   conditions = bootstrapConditions(reports, generation); summary = summarizeBootstrap(reports)
 //
-// Or, in the reconcile loop: ReconcilerOptions.bootstrapTenant = tenantBootstrapHook({ node, imageRegistry }).
+// Or, in the reconcile loop: tenantBootstrapHook({ node, imageRegistry })(tenant, { endpoint, caCertPem, client, signal }).
+// Join tokens and the `kubeadm join` command are core's (core/join-tokens.ts): the REST API mints them too.
 export {
   TenantBootstrapInputError,
   mergeConfig,
@@ -47,20 +48,5 @@ export {
   type Csr,
   type CsrDecision,
 } from './kubelet-serving-csr.ts';
-export { tenantBootstrapHook, tenantKubeConfig, type TenantBootstrapHookOptions, type TenantBootstrapOutcome } from './hook.ts';
+export { tenantBootstrapHook, type TenantBootstrapContext, type TenantBootstrapHookOptions, type TenantBootstrapOutcome } from './hook.ts';
 export * from './names.ts';
-export {
-  bootstrapTokenSecret,
-  formatToken,
-  generateBootstrapToken,
-  joinCommand,
-  joinEndpoint,
-  listJoinTokens,
-  mintJoinToken,
-  parseToken,
-  revokeJoinToken,
-  tokenInfoFromSecret,
-  type BootstrapToken,
-  type JoinTokenInfo,
-  type MintedJoinToken,
-} from './join-tokens.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCaCertificate, generatePrivateKey, signCertificate } from '../pki/index.ts';
+import { createCaCertificate, generatePrivateKey, signCertificate } from '../../core/index.ts';
 import { mergeConfig, parseEndpoint, resolveInput, TenantBootstrapInputError, type TenantBootstrapInput } from './input.ts';
 import { sampleInput, testCa } from './testing.ts';
 

@@ -3,7 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { coreDNSVersionFor } from '../../crds/schema/versions.ts';
 import { containsIP, isCIDR, parseCIDR, parseIP } from '../../crds/schema/net.ts';
-import type { TenantControlPlaneSpec } from '../../crds/generated/types.ts';
+import type { TenantControlPlaneSpec } from '../../core/index.ts';
 
 export type ImagePullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 export type CgroupDriver = 'systemd' | 'cgroupfs';

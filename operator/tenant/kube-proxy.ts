@@ -18,6 +18,7 @@ import {
 import { mergeConfig, type ResolvedInput } from './input.ts';
 import { toConfigYaml } from './kubeadm-config.ts';
 import { componentConfigChecksum } from './kubelet-config.ts';
+import { ANNOTATIONS } from '../../core/index.ts';
 
 export const KUBE_PROXY = 'kube-proxy';
 export const KUBE_PROXY_CONFIG_API_VERSION = 'kubeproxy.config.k8s.io/v1alpha1';
@@ -102,7 +103,7 @@ export function renderKubeProxy(input: ResolvedInput): TenantObject[] {
         metadata: {
           labels: APP_LABELS,
           // A changed config.conf rolls the pods (kube-proxy reads it only at start).
-          annotations: { 'kubeception.io/config-checksum': componentConfigChecksum(data) },
+          annotations: { [ANNOTATIONS.configChecksum]: componentConfigChecksum(data) },
         },
         spec: {
           priorityClassName: 'system-node-critical',

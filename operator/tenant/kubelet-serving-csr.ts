@@ -5,9 +5,7 @@
 // checking that the request is the node's own and names only addresses its Node object reports.
 import forge from 'node-forge';
 import type { Logger } from 'pino';
-import { parseDer, OID } from '../pki/der.ts';
-import { bytesToIp, canonicalIp } from '../pki/ip.ts';
-import { isConflict, isNotFound, type KubeClient } from '../runtime/kube-client.ts';
+import { OID, bytesToIp, canonicalIp, isConflict, isNotFound, parseDer, type KubeClient } from '../../core/index.ts';
 import { GROUPS } from './names.ts';
 
 export const KUBELET_SERVING_SIGNER = 'kubernetes.io/kubelet-serving';

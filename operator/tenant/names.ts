@@ -74,14 +74,6 @@ export const JWS_KEY_PREFIX = 'jws-kubeconfig-';
 /** kubeadm's checksum annotation on generated component-config ConfigMaps (unchanged => "generated"). */
 export const COMPONENT_CONFIG_HASH_ANNOTATION = 'kubeadm.kubernetes.io/component-config.hash';
 
-export const LABELS = {
-  managedBy: 'app.kubernetes.io/managed-by',
-  /** Marks every object of an add-on, so that turning the add-on off can find and remove them all. */
-  addon: 'kubeception.io/addon',
-} as const;
-
-export const MANAGED_BY = 'kubeception';
-
 export type AddonName = 'coredns' | 'kube-proxy';
 export const ADDONS: readonly AddonName[] = ['coredns', 'kube-proxy'];
 

@@ -4,8 +4,8 @@ import type { IClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v
 import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import type { IRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
-import type { Applicable, ObjectRef } from '../runtime/apply.ts';
-import { LABELS, MANAGED_BY, type AddonName } from './names.ts';
+import { LABELS, MANAGED_BY, type ObjectData, type ObjectRef } from '../../core/index.ts';
+import { type AddonName } from './names.ts';
 
 export type BootstrapPart = 'rbac' | 'cluster-info' | 'kubeadm-config' | 'kubelet-config' | 'coredns' | 'kube-proxy';
 export const BOOTSTRAP_PARTS: readonly BootstrapPart[] = ['rbac', 'cluster-info', 'kubeadm-config', 'kubelet-config', 'coredns', 'kube-proxy'];
@@ -19,7 +19,7 @@ export type WritePolicy = 'apply' | 'create-only';
 export interface TenantObject {
   part: BootstrapPart;
   policy: WritePolicy;
-  object: Applicable;
+  object: ObjectData;
 }
 
 export type Metadata = NonNullable<IClusterRole['metadata']>;
@@ -84,11 +84,11 @@ export function roleBinding(name: string, namespace: string, role: string, subje
 }
 
 /** Any typed object as the apply layer takes it. */
-export function applicable(object: { apiVersion: string; kind: string; metadata?: Metadata }): Applicable {
-  return object as unknown as Applicable;
+export function applicable(object: { apiVersion: string; kind: string; metadata?: Metadata }): ObjectData {
+  return object as unknown as ObjectData;
 }
 
-export function refOfObject(object: Applicable): ObjectRef {
+export function refOfObject(object: ObjectData): ObjectRef {
   const meta = object.metadata ?? {};
   return {
     apiVersion: object.apiVersion!,

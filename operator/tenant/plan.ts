@@ -1,14 +1,14 @@
 // Everything the operator creates inside a tenant cluster, as one pure function of the input: the objects
 // in apply order and, per add-on, which objects should exist (so that objects of an add-on that is off,
 // or that a newer version no longer renders, can be found by label and removed).
-import type { ObjectRef } from '../runtime/apply.ts';
+import { LABELS, MANAGED_BY, type ObjectRef } from '../../core/index.ts';
 import { renderClusterInfo } from './cluster-info.ts';
 import { renderCoreDNS } from './coredns.ts';
 import { resolveInput, type ResolvedInput, type TenantBootstrapInput } from './input.ts';
 import { renderKubeProxy } from './kube-proxy.ts';
 import { renderKubeadmConfig } from './kubeadm-config.ts';
 import { renderKubeletConfig } from './kubelet-config.ts';
-import { ADDONS, LABELS, MANAGED_BY, type AddonName } from './names.ts';
+import { ADDONS, type AddonName } from './names.ts';
 import { refOfObject, type TenantObject } from './objects.ts';
 import { renderJoinRbac } from './rbac.ts';
 

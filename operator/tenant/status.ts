@@ -3,8 +3,7 @@
 // pure judgement; bootstrapConditions turns it into metav1-style conditions.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ConditionInput } from '../runtime/conditions.ts';
-import { getOrUndefined } from '../runtime/apply.ts';
-import { KubeClient } from '../runtime/kube-client.ts';
+import { KubeClient, getOrUndefined } from '../../core/index.ts';
 import { CONFIG_KEYS, CONFIG_MAPS, JWS_KEY_PREFIX } from './names.ts';
 import { BOOTSTRAP_PARTS, describeRef, refOfObject, type BootstrapPart, type TenantObject } from './objects.ts';
 import type { TenantBootstrapPlan } from './plan.ts';

@@ -1,7 +1,6 @@
 // Helpers for operator/tenant's unit tests: a real CA certificate and a sample input.
-import { createCaCertificate, generatePrivateKey } from '../pki/index.ts';
-import { sampleTenant } from '../render/testing.ts';
-import type { TenantControlPlane } from '../render/spec.ts';
+import { createCaCertificate, generatePrivateKey, type TenantControlPlane } from '../../core/index.ts';
+import { sampleTenant } from '../../core/testing/sample-tenant.ts';
 import type { TenantBootstrapInput } from './input.ts';
 
 let ca: Promise<{ certPem: string; keyPem: string }> | undefined;

@@ -2,6 +2,7 @@
 // Rendering is pure: the same material and input give byte-identical Secret data.
 import { createHash, X509Certificate, createPublicKey } from 'node:crypto';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
+import { ANNOTATIONS, LABELS, MANAGED_BY, secretNames, type SecretName } from '../contract.ts';
 import { fingerprintOf } from './fingerprint.ts';
 import {
   CA_IDS,
@@ -18,8 +19,7 @@ import { buildKubeconfig, parseKubeconfig } from './kubeconfig.ts';
 import { DEFAULT_KEY_ALGORITHM } from './keys.ts';
 import type { CertAndKey } from './x509.ts';
 
-export const FINGERPRINT_ANNOTATION = 'kubeception.io/pki-fingerprint';
-export const TENANT_LABEL = 'kubeception.io/tenant';
+export const FINGERPRINT_ANNOTATION = ANNOTATIONS.pkiFingerprint;
 
 /** Where a value of a Secret comes from. */
 export type SecretEntrySource =
@@ -46,8 +46,8 @@ export type PkiSecretRole =
 
 export interface PkiSecretLayout {
   role: PkiSecretRole;
-  /** Name suffix after `<tenant>-`. */
-  suffix: string;
+  /** Its name in the contract's secretNames. */
+  name: SecretName;
   component: 'pki' | 'kubeconfig';
   entries: Record<string, SecretEntrySource>;
 }
@@ -60,22 +60,22 @@ const pair = (file: string, id: CertId): Record<string, SecretEntrySource> => ({
   [`${file}.crt`]: { kind: 'cert', id },
   [`${file}.key`]: { kind: 'key', id },
 });
-const kubeconfigSecret = (role: PkiSecretRole, key: string, id: KubeconfigId): PkiSecretLayout => ({
+const kubeconfigSecret = (role: PkiSecretRole, name: SecretName, key: string, id: KubeconfigId): PkiSecretLayout => ({
   role,
-  suffix: role,
+  name,
   component: 'kubeconfig',
   entries: { [key]: { kind: 'kubeconfig', id } },
 });
 
 /** Every Secret of a tenant's PKI, in the order to apply them: roots before what they sign. */
 export const PKI_SECRET_LAYOUT: readonly PkiSecretLayout[] = [
-  { role: 'ca', suffix: 'ca', component: 'pki', entries: caEntries('ca') },
-  { role: 'front-proxy-ca', suffix: 'front-proxy-ca', component: 'pki', entries: caEntries('front-proxy-ca') },
-  { role: 'etcd-ca', suffix: 'etcd-ca', component: 'pki', entries: caEntries('etcd-ca') },
-  { role: 'sa', suffix: 'sa', component: 'pki', entries: { 'sa.key': { kind: 'sa-key' }, 'sa.pub': { kind: 'sa-pub' } } },
+  { role: 'ca', name: 'ca', component: 'pki', entries: caEntries('ca') },
+  { role: 'front-proxy-ca', name: 'frontProxyCA', component: 'pki', entries: caEntries('front-proxy-ca') },
+  { role: 'etcd-ca', name: 'etcdCA', component: 'pki', entries: caEntries('etcd-ca') },
+  { role: 'sa', name: 'serviceAccount', component: 'pki', entries: { 'sa.key': { kind: 'sa-key' }, 'sa.pub': { kind: 'sa-pub' } } },
   {
     role: 'apiserver-certs',
-    suffix: 'apiserver-certs',
+    name: 'apiServerCerts',
     component: 'pki',
     entries: {
       ...pair('apiserver', 'apiserver'),
@@ -89,27 +89,27 @@ export const PKI_SECRET_LAYOUT: readonly PkiSecretLayout[] = [
   },
   {
     role: 'etcd-certs',
-    suffix: 'etcd-certs',
+    name: 'etcdCerts',
     component: 'pki',
     entries: { ...pair('server', 'etcd-server'), ...pair('peer', 'etcd-peer'), 'ca.crt': { kind: 'ca-cert', ca: 'etcd-ca' } },
   },
-  kubeconfigSecret('admin-kubeconfig', 'admin.conf', 'admin'),
-  kubeconfigSecret('super-admin-kubeconfig', 'super-admin.conf', 'super-admin'),
+  kubeconfigSecret('admin-kubeconfig', 'adminKubeconfig', 'admin.conf', 'admin'),
+  kubeconfigSecret('super-admin-kubeconfig', 'superAdminKubeconfig', 'super-admin.conf', 'super-admin'),
   // Cluster API convention: `<cluster>-kubeconfig` with key `value`, same content as admin.conf.
-  { role: 'kubeconfig', suffix: 'kubeconfig', component: 'kubeconfig', entries: { value: { kind: 'kubeconfig', id: 'admin' } } },
-  kubeconfigSecret('controller-manager-kubeconfig', 'controller-manager.conf', 'controller-manager'),
-  kubeconfigSecret('scheduler-kubeconfig', 'scheduler.conf', 'scheduler'),
+  { role: 'kubeconfig', name: 'clusterAPIKubeconfig', component: 'kubeconfig', entries: { value: { kind: 'kubeconfig', id: 'admin' } } },
+  kubeconfigSecret('controller-manager-kubeconfig', 'controllerManagerKubeconfig', 'controller-manager.conf', 'controller-manager'),
+  kubeconfigSecret('scheduler-kubeconfig', 'schedulerKubeconfig', 'scheduler.conf', 'scheduler'),
 ];
 
 export function pkiSecretName(tenant: string, role: PkiSecretRole): string {
   const layout = PKI_SECRET_LAYOUT.find((l) => l.role === role);
   if (!layout) throw new Error(`unknown PKI Secret role "${role}"`);
-  return `${tenant}-${layout.suffix}`;
+  return secretNames(tenant)[layout.name];
 }
 
 /** All Secret names of a tenant's PKI by role. */
 export function pkiSecretNames(tenant: string): Record<PkiSecretRole, string> {
-  return Object.fromEntries(PKI_SECRET_LAYOUT.map((l) => [l.role, `${tenant}-${l.suffix}`])) as Record<PkiSecretRole, string>;
+  return Object.fromEntries(PKI_SECRET_LAYOUT.map((l) => [l.role, secretNames(tenant)[l.name]])) as Record<PkiSecretRole, string>;
 }
 
 export interface OwnerReference {
@@ -204,9 +204,9 @@ export function secretFingerprint(layout: PkiSecretLayout, input: TenantPkiInput
 
 export function labelsFor(tenant: string, component: PkiSecretLayout['component']): Record<string, string> {
   return {
-    'app.kubernetes.io/managed-by': 'kubeception',
-    [TENANT_LABEL]: tenant,
-    'kubeception.io/component': component,
+    [LABELS.managedBy]: MANAGED_BY,
+    [LABELS.tenant]: tenant,
+    [LABELS.component]: component,
   };
 }
 
@@ -224,7 +224,7 @@ export function renderPkiSecret(
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
-      name: `${input.name}-${layout.suffix}`,
+      name: secretNames(input.name)[layout.name],
       namespace: input.namespace,
       labels: labelsFor(input.name, layout.component),
       annotations: { [FINGERPRINT_ANNOTATION]: secretFingerprint(layout, input, material) },
@@ -277,12 +277,12 @@ export function readPkiSecrets(tenant: string, secrets: readonly ISecret[]): Rea
   const caParts: Partial<Record<CaId, Partial<CertAndKey>>> = {};
 
   for (const layout of PKI_SECRET_LAYOUT) {
-    const name = `${tenant}-${layout.suffix}`;
+    const name = secretNames(tenant)[layout.name];
     const secret = byName.get(name);
     if (!secret) continue;
     // Names can collide across tenants (tenant "a"'s `a-etcd-ca` is tenant "a-etcd"'s `-ca`): never
     // take another tenant's Secret for ours. Unlabelled ones are ours (labels are fixed on replace).
-    const owner = secret.metadata?.labels?.[TENANT_LABEL];
+    const owner = secret.metadata?.labels?.[LABELS.tenant];
     if (owner !== undefined && owner !== tenant) {
       foreign.push({ name, tenant: owner });
       continue;

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { apply, applyBody, applyStatus, deleteIfExists, getOrUndefined, refOf } from './apply.ts';
 import { apiVersionPath, KubeApiError, KubeClient, resourcePath } from './kube-client.ts';
-import { FakeApiServer } from './testing/fake-api-server.ts';
+import { FakeApiServer } from '../testing/fake-api-server.ts';
 
 let fake: FakeApiServer;
 before(async () => {

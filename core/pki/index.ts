@@ -21,7 +21,8 @@ export {
   type CertificateRequest,
   type IssueOptions,
 } from './x509.ts';
-export { inspectCertificate, type CertificateFacts } from './der.ts';
+export { inspectCertificate, parseDer, OID, type CertificateFacts } from './der.ts';
+export { bytesToIp, canonicalIp } from './ip.ts';
 export {
   CA_IDS,
   CERT_IDS,

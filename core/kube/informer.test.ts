@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { Informer, objectKey, splitKey, type InformerEvent } from './informer.ts';
 import { KubeClient } from './kube-client.ts';
-import { FakeApiServer } from './testing/fake-api-server.ts';
+import { FakeApiServer } from '../testing/fake-api-server.ts';
 
 const COLLECTION = '/api/v1/configmaps';
 let fake: FakeApiServer;

@@ -1,7 +1,19 @@
-// Checks the few facts rendering relies on, so a bad object fails here with a clear message and not later
-// as an API error about some generated field. The CRD schema is the real gate; this is the renderer's own.
-import { MAX_TENANT_NAME_LENGTH, TENANT_NAME_PATTERN } from '../../crds/schema/rules.ts';
-import type { TenantControlPlane, TenantControlPlaneSpec } from './spec.ts';
+// One tenant shape. A TenantControlPlane as the API server returns it (defaulted by the CRD schema) is
+// resolved ONCE per reconcile into a Tenant: its identity, its spec with the facts the operator observed
+// filled in (the node address of a NodePort tenant), and its parsed version. PKI, rendering, the
+// bootstrap inside the tenant and the status all take this value.
+//
+// The CRD schema and its CEL rules are the authority on validity (crds/schema); the checks here only guard
+// what the operator relies on, so an object that skipped defaulting (an older CRD, a hand-made test object)
+// fails with a message naming the field instead of as an API error about some generated object.
+// crds/samples are resolved in core/tenant.test.ts after the schema's own defaulting, which keeps the two
+// in step.
+import { MAX_TENANT_NAME_LENGTH, TENANT_NAME_PATTERN } from '../crds/schema/rules.ts';
+import type { TenantControlPlane, TenantControlPlaneSpec, TenantControlPlaneStatus } from '../crds/generated/types.ts';
+import { SERVICE_TYPES } from '../crds/schema/tenant-control-plane.ts';
+
+export type { TenantControlPlane, TenantControlPlaneSpec, TenantControlPlaneStatus };
+export type { Condition, ContainerResources, TenantControlPlaneSpecInput } from '../crds/generated/types.ts';
 
 export interface KubernetesVersion {
   major: number;
@@ -11,22 +23,31 @@ export interface KubernetesVersion {
   tag: string;
 }
 
-/** What every renderer receives: the checked identity of the tenant and its spec. */
+/** A TenantControlPlane resolved for one reconcile. */
 export interface Tenant {
   name: string;
   namespace: string;
   uid: string;
+  /** metadata.generation: what status.observedGeneration and the conditions report. */
+  generation: number;
+  /** The defaulted spec, networkProfile.address filled in where the operator decides it. */
   spec: TenantControlPlaneSpec;
   version: KubernetesVersion;
 }
 
-export class RenderInputError extends Error {
-  override name = 'RenderInputError';
+/** What the operator knows besides the object. */
+export interface TenantFacts {
+  /** Where a NodePort tenant is reached when its spec names no address: a host node's address. */
+  nodeAddress?: string;
+}
+
+export class TenantSpecError extends Error {
+  override name = 'TenantSpecError';
 }
 
 export function parseKubernetesVersion(tag: string): KubernetesVersion {
   const m = /^v(\d+)\.(\d+)\.(\d+)(?:[-+][0-9A-Za-z.+-]*)?$/.exec(tag);
-  if (!m) throw new RenderInputError(`spec.version ${JSON.stringify(tag)} is not a Kubernetes version like v1.36.5`);
+  if (!m) throw new TenantSpecError(`spec.version ${JSON.stringify(tag)} is not a Kubernetes version like v1.36.5`);
   return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), tag };
 }
 
@@ -35,14 +56,14 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const TENANT_NAME = new RegExp(TENANT_NAME_PATTERN);
 
 function fail(path: string, message: string): never {
-  throw new RenderInputError(`TenantControlPlane ${path}: ${message}`);
+  throw new TenantSpecError(`TenantControlPlane ${path}: ${message}`);
 }
 
 function isInteger(value: unknown, min: number, max: number): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
 }
 
-export function checkTenant(tcp: TenantControlPlane): Tenant {
+export function resolveTenant(tcp: TenantControlPlane, facts: TenantFacts = {}): Tenant {
   if (tcp === null || typeof tcp !== 'object') fail('', 'expected an object');
   const meta = tcp.metadata;
   if (meta === null || typeof meta !== 'object') fail('metadata', 'missing');
@@ -68,16 +89,21 @@ export function checkTenant(tcp: TenantControlPlane): Tenant {
   if (!etcd.resources) fail('spec.etcd.resources', 'missing (is the spec defaulted?)');
   const net = spec.networkProfile;
   if (!net) fail('spec.networkProfile', 'missing');
-  if (!['ClusterIP', 'NodePort', 'LoadBalancer'].includes(net.serviceType)) {
-    fail('spec.networkProfile.serviceType', `${JSON.stringify(net.serviceType)} must be ClusterIP, NodePort or LoadBalancer`);
+  if (!(SERVICE_TYPES as readonly string[]).includes(net.serviceType)) {
+    fail('spec.networkProfile.serviceType', `${JSON.stringify(net.serviceType)} must be one of ${SERVICE_TYPES.join(', ')}`);
   }
   if (!isInteger(net.port, 1, 65535)) fail('spec.networkProfile.port', 'must be an integer 1..65535');
   if (net.nodePort !== undefined) {
     if (!isInteger(net.nodePort, 30000, 32767)) fail('spec.networkProfile.nodePort', 'must be an integer 30000..32767');
     if (net.serviceType !== 'NodePort') fail('spec.networkProfile.nodePort', 'is only allowed with serviceType NodePort');
   }
-  for (const field of ['serviceCIDR', 'podCIDR', 'clusterDomain'] as const) {
+  for (const field of ['serviceCIDR', 'podCIDR', 'clusterDomain', 'dnsServiceIP'] as const) {
     if (typeof net[field] !== 'string' || net[field] === '') fail(`spec.networkProfile.${field}`, 'missing (is the spec defaulted?)');
   }
-  return { name, namespace, uid, spec, version };
+
+  // A NodePort tenant without an address is reached at a host node's address: decided here, once, so
+  // that the certificate, the kubeconfigs, the endpoint and the bootstrap all name the same one.
+  const address = net.address ?? (net.serviceType === 'NodePort' ? facts.nodeAddress : undefined);
+  const resolvedSpec: TenantControlPlaneSpec = address === net.address ? spec : { ...spec, networkProfile: { ...net, address } };
+  return { name, namespace, uid, generation: meta.generation ?? 0, spec: resolvedSpec, version };
 }

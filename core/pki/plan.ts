@@ -32,6 +32,7 @@ import { DEFAULT_KEY_ALGORITHM, describeKey, keyAlgorithmOf, parsePrivateKey, ty
 import {
   FINGERPRINT_ANNOTATION,
   PKI_SECRET_LAYOUT,
+  pkiSecretName,
   readPkiSecrets,
   renderPkiSecrets,
   type OwnerReference,
@@ -224,7 +225,7 @@ export function decidePki(read: ReadPkiResult, input: TenantPkiInput, options: P
   const keptCas: Partial<Record<CaId, CertAndKey>> = {};
   const keptCerts: Partial<Record<CertId, CertAndKey>> = {};
   let keptSaKey: string | undefined;
-  const secretName = (role: PkiSecretRole): string => `${input.name}-${PKI_SECRET_LAYOUT.find((l) => l.role === role)?.suffix}`;
+  const secretName = (role: PkiSecretRole): string => pkiSecretName(input.name, role);
 
   const missingRoot = (root: RootId): void => {
     const dependents = ROOT_DEPENDENTS[root].filter((role) => read.secrets[role] !== undefined);

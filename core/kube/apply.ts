@@ -2,19 +2,10 @@
 // goes through apply: one field manager, force (the operator is the authority for what it renders), and
 // fields owned by other managers are left alone.
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { FIELD_MANAGER, TENANT_CONTROL_PLANE } from '../contract.ts';
 import { isNotFound, type KubeClient } from './kube-client.ts';
 
-export const FIELD_MANAGER = 'kubeception-operator';
 export const APPLY_PATCH = 'application/apply-patch+yaml';
-
-/** The custom resource this operator owns (see docs/contracts.md). */
-export const TENANT_CONTROL_PLANE = {
-  group: 'kubeception.io',
-  version: 'v1alpha1',
-  apiVersion: 'kubeception.io/v1alpha1',
-  kind: 'TenantControlPlane',
-  plural: 'tenantcontrolplanes',
-} as const;
 
 /** Identifies one object. */
 export interface ObjectRef {
@@ -32,8 +23,21 @@ export interface ApplyOptions {
   signal?: AbortSignal;
 }
 
-/** An object to apply: apiVersion, kind and metadata.name are required. */
-export type Applicable = KubernetesObject & { [field: string]: unknown };
+/**
+ * An object to apply: apiVersion, kind and metadata.name are required (checked when it is sent). Typed
+ * objects of every source fit as they are: client-node's, kubernetes-models', the generated CRD types.
+ */
+export type Applicable = TypedObject | ObjectData;
+
+/** What every Kubernetes object has; typed model objects (interfaces, classes) fit as they are. */
+interface TypedObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; resourceVersion?: string; uid?: string };
+}
+
+/** An object as plain data, read field by field (object literals, what tenant-side renderers build and compare). */
+export type ObjectData = Omit<TypedObject, 'metadata'> & { metadata?: TypedObject['metadata'] & { [field: string]: unknown }; [field: string]: unknown };
 
 // Server-populated metadata: sending managedFields in an apply is an error, and the others either make the
 // apply conditional (resourceVersion) or are simply not ours to declare.
@@ -63,7 +67,7 @@ export function applyBody(obj: Applicable): Record<string, unknown> {
 }
 
 /** The reference of an object; throws when apiVersion, kind or metadata.name is missing. */
-export function refOf(obj: KubernetesObject): ObjectRef {
+export function refOf(obj: Applicable): ObjectRef {
   if (typeof obj !== 'object' || obj === null) throw new TypeError('expected a Kubernetes object');
   const what = `${obj.kind ?? '<no kind>'} ${obj.metadata?.name ?? '<no name>'}`;
   if (!obj.apiVersion) throw new Error(`${what}: apiVersion is required`);
@@ -86,7 +90,7 @@ function applyQuery(options: ApplyOptions) {
 }
 
 /** Server-side applies `obj` (creates it or updates the fields this manager declares) and returns the result. */
-export async function apply<T extends KubernetesObject = Applicable>(
+export async function apply<T extends KubernetesObject = KubernetesObject>(
   client: KubeClient,
   obj: Applicable,
   options: ApplyOptions = {},
@@ -107,7 +111,7 @@ export async function apply<T extends KubernetesObject = Applicable>(
  * by the server anyway, and leaving them out keeps the intent obvious. With SSA, a status field this
  * manager applied before and omits now is removed: always send the complete status you own.
  */
-export async function applyStatus<T extends KubernetesObject = Applicable>(
+export async function applyStatus<T extends KubernetesObject = KubernetesObject>(
   client: KubeClient,
   obj: Applicable & { status: unknown },
   options: ApplyOptions = {},

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sampleTenant } from './testing.ts';
-import { RenderInputError, checkTenant, parseKubernetesVersion } from './validate.ts';
+import { sampleTenant } from './testing/sample-tenant.ts';
+import { TenantSpecError, resolveTenant, parseKubernetesVersion } from './tenant.ts';
 
 test('a defaulted sample passes and yields the parsed version', () => {
-  const tenant = checkTenant(sampleTenant());
+  const tenant = resolveTenant(sampleTenant());
   assert.equal(tenant.name, 'demo');
   assert.deepEqual([tenant.version.major, tenant.version.minor, tenant.version.patch], [1, 36, 5]);
 });
@@ -25,8 +25,8 @@ test('bad input fails with a message naming the field', () => {
     ['undefaulted resources', (t) => delete (t.spec.controlPlane as { resources?: unknown }).resources, /resources/],
   ];
   for (const [label, patch, message] of cases) {
-    assert.throws(() => checkTenant(sampleTenant(patch)), (err: unknown) => {
-      assert.ok(err instanceof RenderInputError, label);
+    assert.throws(() => resolveTenant(sampleTenant(patch)), (err: unknown) => {
+      assert.ok(err instanceof TenantSpecError, label);
       assert.match(err.message, message, label);
       return true;
     });

@@ -5,7 +5,8 @@
 // tenant's API server made from its admin kubeconfig.
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import type { V1Secret, V1SecretList } from '@kubernetes/client-node';
-import { isConflict, isNotFound, type KubeClient } from '../runtime/kube-client.ts';
+import { isConflict, isNotFound, type KubeClient } from './kube/kube-client.ts';
+import { LABELS, MANAGED_BY } from './contract.ts';
 
 export const BOOTSTRAP_TOKEN_SECRET_TYPE = 'bootstrap.kubernetes.io/token';
 export const BOOTSTRAP_TOKEN_NAMESPACE = 'kube-system';
@@ -116,7 +117,7 @@ export function bootstrapTokenSecret(token: BootstrapToken, options: BootstrapTo
     metadata: {
       name: `${BOOTSTRAP_TOKEN_SECRET_PREFIX}${token.id}`,
       namespace: BOOTSTRAP_TOKEN_NAMESPACE,
-      labels: { 'app.kubernetes.io/managed-by': 'kubeception' },
+      labels: { [LABELS.managedBy]: MANAGED_BY },
     },
     type: BOOTSTRAP_TOKEN_SECRET_TYPE,
     stringData,
