@@ -1,8 +1,8 @@
 // The operator against the real test bed, end to end: one TenantControlPlane (NodePort) is created while
 // the operator is killed (SIGKILL) at random points, then reconciled by an in-process operator until the
 // tenant API server really serves; its children, certificates and status are checked; children are
-// deleted and must come back with the same CA; a deleted CA raises an alarm instead of a new CA; and
-// deleting the tcp removes everything.
+// deleted and must come back with the same CA; a child the API server refuses shows in the status and
+// recovers; a deleted CA raises an alarm instead of a new CA; and deleting the tcp removes everything.
 //
 // The operator here only watches this test's namespace and keeps its Lease there, so it never touches
 // other engineers' tenants on the shared test bed.
@@ -382,6 +382,56 @@ test('the operator builds a tenant control plane that serves, survives crashes a
       assert.ok(new X509Certificate(leaf.cert).checkPrivateKey(createPrivateKey(leaf.key)), `${leaf.what} key matches its certificate`);
       leaf.sans?.(facts.sans);
     }
+  });
+
+  await t.test('(g) a child refused by a ResourceQuota: READY False with the reason in describe and an Event, recovery once it is gone', needsTenant(), async () => {
+    const kubectl = async (args: string[]) => (await run(`${tb.binDir}/kubectl`, ['--kubeconfig', tb.kubeconfigPath, '--namespace', ns, ...args])).stdout;
+    const quotaPath = `/api/v1/namespaces/${ns}/resourcequotas`;
+    // No Deployment may be created in the namespace; the control plane's is deleted, so the operator's
+    // re-create is refused by the quota admission (403 Forbidden, exceeded quota).
+    await client.request('POST', quotaPath, {
+      body: { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'no-deployments' }, spec: { hard: { 'count/deployments.apps': '0' } } },
+    });
+    await eventually('the quota to be enforced (status.hard set)', async () => {
+      const quota = await client.request<{ status?: { hard?: Record<string, string> } }>('GET', `${quotaPath}/no-deployments`);
+      return quota.status?.hard ? true : undefined;
+    }, 30_000, 500);
+    const generation = (await readTcp(client, ns))!.metadata!.generation;
+    await client.request('DELETE', `${COLLECTIONS.Deployment(ns)}/demo-control-plane`);
+
+    const failed = await eventually('the tcp to report the refused Deployment', async () => {
+      const current = await readTcp(client, ns);
+      return conditionOf(current, 'APIServer')?.reason === 'ApplyFailed' ? current : undefined;
+    }, 60_000, 500);
+    const apiServer = conditionOf(failed, 'APIServer')!;
+    assert.equal(apiServer.status, 'False');
+    assert.match(apiServer.message, /Deployment demo-control-plane: 403 Forbidden: .*exceeded quota: no-deployments/, 'the message names the object and the API server\'s answer');
+    const ready = conditionOf(failed, 'Ready')!;
+    assert.deepEqual([ready.status, ready.reason], ['False', 'ApplyFailed']);
+    assert.match(ready.message, /^APIServer: Deployment demo-control-plane: 403 Forbidden/);
+    assert.equal(failed!.status!.phase, 'Failed');
+    assert.equal(failed!.status!.observedGeneration, generation, 'observedGeneration is written on failure too');
+
+    // What a user sees: READY False in `kubectl get tcp`, the reason and a Warning Event in `kubectl describe tcp`.
+    assert.match(await kubectl(['get', 'tcp', NAME, '--no-headers']), new RegExp(`^${NAME}\\s+\\S+\\s+False\\s`));
+    const describe = await eventually('kubectl describe to show the ReconcileFailed Event', async () => {
+      const text = await kubectl(['describe', 'tcp', NAME]);
+      return /Warning\s+ReconcileFailed/.test(text) ? text : undefined;
+    }, 30_000, 1000);
+    assert.match(describe, /ApplyFailed/);
+    assert.match(describe, /exceeded quota: no-deployments/);
+
+    // The cause goes away: the operator's retries recreate the Deployment, and the tenant is Ready again.
+    await client.request('DELETE', `${quotaPath}/no-deployments`);
+    const recovered = await eventually('the tenant to recover: Ready True', async () => {
+      const current = await readTcp(client, ns);
+      return conditionOf(current, 'Ready')?.status === 'True' ? current : undefined;
+    }, 300_000, 2000).catch(async (err: unknown) => {
+      throw new Error(`${String(err)}\nconditions: ${JSON.stringify((await readTcp(client, ns))?.status?.conditions, null, 1)}`);
+    });
+    assert.equal(conditionOf(recovered, 'APIServer')?.status, 'True');
+    assert.equal(recovered!.status!.phase, 'Ready');
+    assert.ok(await readObject(client, 'Deployment', ns, 'demo-control-plane'), 'the Deployment is back');
   });
 
   await t.test('(e) deleted children come back with the same CA; a deleted CA raises an alarm, not a new CA', needsTenant(), async () => {
