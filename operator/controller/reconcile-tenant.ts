@@ -261,7 +261,12 @@ export class TenantReconciler {
     if (apiServing && endpoint && plan.status === 'ok' && this.#d.options.bootstrapTenant) {
       const byName = new Map(secrets.map((s) => [s.metadata.name, s.data]));
       observed.tenant = await this.#d.options.bootstrapTenant(tenant, { endpoint: endpoint.url, secrets: byName, signal })
-        .catch((err: unknown) => ({ ok: false, reason: 'BootstrapFailed', message: describeError(err) }));
+        .catch(async (err: unknown) => {
+          // The tenant did not answer or refused: worth a Warning where the user looks, and a retry soon.
+          const message = describeError(err);
+          await events.warning(tcp, 'TenantBootstrapFailed', message);
+          return { ok: false, reason: 'BootstrapFailed', message };
+        });
     }
 
     // 5. Status.
