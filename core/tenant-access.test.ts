@@ -27,6 +27,10 @@ test('one client per tenant: reused while the kubeconfig stays, replaced when it
   fake.addResource('v1', 'ConfigMap', 'configmaps', true);
   await first.request('GET', '/api/v1/namespaces/default/configmaps');
   assert.equal(fake.requests.at(-1)?.path, '/api/v1/namespaces/default/configmaps');
+  // ...and keeps its connections: five more calls through the cache, one after the other, open at most one.
+  const connections = fake.connections;
+  for (let i = 0; i < 5; i++) await clients.get('team-a/demo', tokenKubeconfig(fake.url)).request('GET', '/api/v1/namespaces/default/configmaps');
+  assert.ok(fake.connections - connections <= 1, `five calls opened ${fake.connections - connections} connections`);
 
   const rotated = clients.get('team-a/demo', tokenKubeconfig(fake.url, 'rotated'));
   assert.notEqual(rotated, first, 'a re-issued kubeconfig replaces the client');
