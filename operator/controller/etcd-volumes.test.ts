@@ -25,7 +25,11 @@ test('the tenant\'s etcd claims get the tcp as a non-controller owner; others ar
   fake.put(CLAIMS, { metadata: { name: 'data-demo-etcd-1', namespace: 'tenants', labels: labels('demo', 'etcd'), ownerReferences: [stsRef, { ...owner }] } });
   fake.put(CLAIMS, { metadata: { name: 'data-other-etcd-0', namespace: 'tenants', labels: labels('other', 'etcd') } });
   fake.put(CLAIMS, { metadata: { name: 'scratch', namespace: 'tenants', labels: labels('demo', 'control-plane') } });
-  fake.put(CLAIMS, { metadata: { name: 'data-demo-etcd-2', namespace: 'tenants', labels: labels('demo', 'etcd'), deletionTimestamp: '2026-01-01T00:00:00Z' } });
+  // Being deleted: the claim's protection finalizer keeps it, with a deletionTimestamp, after the DELETE.
+  fake.put(CLAIMS, { metadata: { name: 'data-demo-etcd-2', namespace: 'tenants', labels: labels('demo', 'etcd'), finalizers: ['kubernetes.io/pvc-protection'] } });
+  await client.request('DELETE', '/api/v1/namespaces/tenants/persistentvolumeclaims/data-demo-etcd-2');
+  assert.ok(fake.get(CLAIMS, 'tenants', 'data-demo-etcd-2')?.metadata['deletionTimestamp']);
+  fake.requests.length = 0;
 
   const adopted = await adoptEtcdVolumeClaims(client, tcp, owner, new AbortController().signal);
   assert.deepEqual(adopted, ['data-demo-etcd-0'], 'only the claim without the tcp reference, not being deleted');

@@ -93,14 +93,14 @@ test('restarts after the watch connection breaks and catches up on what it misse
   await informer.hasSynced;
   await eventually(() => fake.openWatches('/api/v1/namespaces/r/') === 1, 'watch open');
 
-  // Changes nobody is told about, then the connection dies mid-stream (client-node's ListWatch
-  // would stop for good here).
-  fake.remove(COLLECTION, 'r', 'doomed', false);
-  fake.put(COLLECTION, configMap('r', 'keep', { v: '2' }), false);
-  fake.put(COLLECTION, configMap('r', 'new', { v: '1' }), false);
   // The first relist after the restart fails too: the supervisor retries with backoff.
   fake.failNext(1, 500, (r) => r.method === 'GET' && r.query.get('watch') === null && r.path.includes('/namespaces/r/'));
+  // The connection dies mid-stream (client-node's ListWatch would stop for good here), and while no
+  // watch is open (this tick, before the client even notices) objects change: only a relist can tell.
   fake.dropWatches();
+  fake.remove(COLLECTION, 'r', 'doomed');
+  fake.put(COLLECTION, configMap('r', 'keep', { v: '2' }));
+  fake.put(COLLECTION, configMap('r', 'new', { v: '1' }));
 
   await eventually(() => informer.restarts >= 2 && fake.openWatches('/api/v1/namespaces/r/') === 1, 'restart and new watch');
   assert.deepEqual(
@@ -127,11 +127,12 @@ test('a watch that ends with 410 Gone relists and reports deletes it missed', as
   informer.start();
   await informer.hasSynced;
   await eventually(() => fake.openWatches('/api/v1/namespaces/g/') === 1, 'watch open');
-  fake.remove(COLLECTION, 'g', 'goes', false);
-  fake.expireHistory();
-  // A clean end of the watch: ListWatch reconnects from its resourceVersion, gets 410, relists.
+  // A clean end of the watch (as at its timeout); before ListWatch reconnects from its resourceVersion
+  // an object is deleted and the history compacted: the reconnect gets 410 Gone and relists.
   const lists = informer.lists;
   fake.dropWatchesCleanly();
+  fake.remove(COLLECTION, 'g', 'goes');
+  fake.expireHistory();
   await eventually(() => informer.lists > lists, 'relist after 410');
   assert.deepEqual(events.at(-1), { event: 'delete', key: 'g/goes', value: undefined });
   assert.deepEqual(informer.keys(), ['g/stays']);
