@@ -1,6 +1,7 @@
 // adoptEtcdVolumeClaims against the in-memory fake API server: which claims get the tcp as a second
-// owner, and how (the merge by uid that keeps the StatefulSet's reference is the real server's job and
-// is checked end to end in e2e/tests/operator.e2e.ts, where the data survives a deleted StatefulSet).
+// owner, and how. The fake applies the strategic-merge patch like kube-apiserver (ownerReferences merged by
+// uid), so the second pass reads what the server stored after the first; that the merged references keep
+// the data when the StatefulSet is deleted is checked end to end in e2e/tests/operator.e2e.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TenantControlPlane } from '../../crds/generated/types.ts';
@@ -41,11 +42,16 @@ test('the tenant\'s etcd claims get the tcp as a non-controller owner; others ar
   assert.equal(patches[0]!.contentType, 'application/strategic-merge-patch+json', 'merged by uid, never a create');
   assert.deepEqual(patches[0]!.body, { metadata: { ownerReferences: [{ ...owner, controller: false, blockOwnerDeletion: false }] } });
 
-  // Idempotent: nothing left to do on the next pass (the fake stored the merged references).
+  // What the server made of the patch: the StatefulSet's reference is kept (merged by uid, not replaced),
+  // the tcp's is added in front of it, as strategicpatch orders a list item new to the live list.
+  const stored = fake.get(CLAIMS, 'tenants', 'data-demo-etcd-0')!;
+  assert.deepEqual(stored.metadata['ownerReferences'], [{ ...owner, controller: false, blockOwnerDeletion: false }, stsRef]);
+
+  // Idempotent: the next pass lists what the server stored and has nothing left to do.
   fake.requests.length = 0;
-  fake.put(CLAIMS, { metadata: { name: 'data-demo-etcd-0', namespace: 'tenants', labels: labels('demo', 'etcd'), ownerReferences: [stsRef, { ...owner }] } });
   assert.deepEqual(await adoptEtcdVolumeClaims(client, tcp, owner, new AbortController().signal), []);
   assert.equal(fake.requests.filter((r) => r.method === 'PATCH').length, 0);
+  assert.deepEqual(fake.get(CLAIMS, 'tenants', 'data-demo-etcd-0'), stored, 'unchanged');
 });
 
 test('a claim deleted between the list and the patch is skipped; other errors fail the reconcile', async (t) => {
