@@ -94,6 +94,10 @@ test('apply sends an apply-patch with field manager and force; status goes to th
     metadata: { name: 'demo', namespace: 'ns' },
     status: { phase: 'Ready', observedGeneration: 1 },
   });
+  // The status subresource wrote the status and nothing else.
+  const stored = fake.get('/apis/kubeception.io/v1alpha1/tenantcontrolplanes', 'ns', 'demo')!;
+  assert.deepEqual(stored['status'], { phase: 'Ready', observedGeneration: 1 });
+  assert.deepEqual(stored['spec'], { version: 'v1.36.5' });
 
   const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'cm' };
   assert.equal((await getOrUndefined(client, ref))?.metadata?.name, 'cm');
