@@ -93,14 +93,14 @@ test('restarts after the watch connection breaks and catches up on what it misse
   await informer.hasSynced;
   await eventually(() => fake.openWatches('/api/v1/namespaces/r/') === 1, 'watch open');
 
-  // Changes nobody is told about, then the connection dies mid-stream (client-node's ListWatch
-  // would stop for good here).
-  fake.remove(COLLECTION, 'r', 'doomed', false);
-  fake.put(COLLECTION, configMap('r', 'keep', { v: '2' }), false);
-  fake.put(COLLECTION, configMap('r', 'new', { v: '1' }), false);
   // The first relist after the restart fails too: the supervisor retries with backoff.
   fake.failNext(1, 500, (r) => r.method === 'GET' && r.query.get('watch') === null && r.path.includes('/namespaces/r/'));
+  // The connection dies mid-stream (client-node's ListWatch would stop for good here), and while no
+  // watch is open (this tick, before the client even notices) objects change: only a relist can tell.
   fake.dropWatches();
+  fake.remove(COLLECTION, 'r', 'doomed');
+  fake.put(COLLECTION, configMap('r', 'keep', { v: '2' }));
+  fake.put(COLLECTION, configMap('r', 'new', { v: '1' }));
 
   await eventually(() => informer.restarts >= 2 && fake.openWatches('/api/v1/namespaces/r/') === 1, 'restart and new watch');
   assert.deepEqual(
@@ -127,14 +127,74 @@ test('a watch that ends with 410 Gone relists and reports deletes it missed', as
   informer.start();
   await informer.hasSynced;
   await eventually(() => fake.openWatches('/api/v1/namespaces/g/') === 1, 'watch open');
-  fake.remove(COLLECTION, 'g', 'goes', false);
-  fake.expireHistory();
-  // A clean end of the watch: ListWatch reconnects from its resourceVersion, gets 410, relists.
+  // A clean end of the watch (as at its timeout); before ListWatch reconnects from its resourceVersion
+  // an object is deleted and the history compacted: the reconnect gets 410 Gone and relists.
   const lists = informer.lists;
   fake.dropWatchesCleanly();
+  fake.remove(COLLECTION, 'g', 'goes');
+  fake.expireHistory();
   await eventually(() => informer.lists > lists, 'relist after 410');
   assert.deepEqual(events.at(-1), { event: 'delete', key: 'g/goes', value: undefined });
   assert.deepEqual(informer.keys(), ['g/stays']);
+  await informer.stop();
+});
+
+test('a watch that ends cleanly resumes from its resourceVersion and receives what happened meanwhile, without a relist', async () => {
+  fake.put(COLLECTION, configMap('c', 'stays', { v: '1' }));
+  fake.put(COLLECTION, configMap('c', 'goes', { v: '1' }));
+  const informer = new Informer<V1ConfigMap>({ client, path: '/api/v1/namespaces/c/configmaps', resyncPeriodMs: 0 });
+  const events = recordEvents(informer);
+  informer.start();
+  await informer.hasSynced;
+  await eventually(() => fake.openWatches('/api/v1/namespaces/c/') === 1, 'watch open');
+  const lists = informer.lists;
+  fake.dropWatchesCleanly();
+  fake.remove(COLLECTION, 'c', 'goes');
+  fake.put(COLLECTION, configMap('c', 'stays', { v: '2' }));
+  await eventually(() => events.length === 4, 'the missed events replayed');
+  assert.deepEqual(events.slice(2), [
+    { event: 'delete', key: 'c/goes', value: '1' },
+    { event: 'update', key: 'c/stays', value: '2' },
+  ]);
+  assert.equal(informer.lists, lists, 'no relist: the server replayed the history after the resourceVersion');
+  assert.equal(informer.restarts, 0);
+  await informer.stop();
+});
+
+test('lists page by page with continue tokens', async () => {
+  for (const name of ['e', 'a', 'd', 'b', 'c']) fake.put(COLLECTION, configMap('p', name));
+  const informer = new Informer<V1ConfigMap>({ client, path: '/api/v1/namespaces/p/configmaps', resyncPeriodMs: 0, pageSize: 2 });
+  const before = fake.requests.length;
+  informer.start();
+  await informer.hasSynced;
+  assert.deepEqual(informer.keys(), ['p/a', 'p/b', 'p/c', 'p/d', 'p/e']);
+  const lists = fake.requests.slice(before).filter((r) => r.method === 'GET' && r.query.get('watch') === null);
+  assert.deepEqual(lists.map((r) => r.query.get('limit')), ['2', '2', '2']);
+  assert.equal(lists[0]!.query.get('continue'), null);
+  assert.ok(lists[1]!.query.get('continue') && lists[2]!.query.get('continue'), 'pages 2 and 3 continue');
+  await informer.stop();
+});
+
+test('a label selector filters list and watch; an object relabelled out of it is a delete', async () => {
+  const labelled = (name: string, tier: string, v: string) => ({ ...configMap('l', name, { v }), metadata: { name, namespace: 'l', labels: { tier } } });
+  fake.put(COLLECTION, labelled('front', 'web', '1'));
+  fake.put(COLLECTION, labelled('back', 'db', '1'));
+  const informer = new Informer<V1ConfigMap>({ client, path: '/api/v1/namespaces/l/configmaps', labelSelector: 'tier in (web, cache)', resyncPeriodMs: 0 });
+  const events = recordEvents(informer);
+  informer.start();
+  await informer.hasSynced;
+  assert.deepEqual(informer.keys(), ['l/front']);
+  await eventually(() => fake.openWatches('/api/v1/namespaces/l/') === 1, 'watch open');
+  fake.put(COLLECTION, labelled('back', 'cache', '2'));
+  fake.put(COLLECTION, labelled('front', 'db', '2'));
+  await eventually(() => events.length === 3, 'two more events');
+  assert.deepEqual(events, [
+    { event: 'add', key: 'l/front', value: '1' },
+    { event: 'add', key: 'l/back', value: '2' },
+    // The server sends the last state that matched, with the new resourceVersion.
+    { event: 'delete', key: 'l/front', value: '1' },
+  ]);
+  assert.deepEqual(informer.keys(), ['l/back']);
   await informer.stop();
 });
 

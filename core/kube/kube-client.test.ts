@@ -50,7 +50,8 @@ test('a PATCH without a patch content type is refused before it is sent', async 
 test('discovery resolves plurals and scope, and re-reads once when a kind is new (a CRD just installed)', async () => {
   const client = new KubeClient(fake.kubeConfig());
   assert.deepEqual(await client.resource('v1', 'ConfigMap'), { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true });
-  await assert.rejects(client.resource('example.io/v1', 'Widget'), /404 NotFound/);
+  // An API group nobody serves: kube-apiserver v1.36 answers Go's plain-text "404 page not found", no Status.
+  await assert.rejects(client.resource('example.io/v1', 'Widget'), /GET \/apis\/example\.io\/v1: 404 HTTP404: 404 page not found/);
   fake.addResource('example.io/v1', 'Widget', 'widgets', false);
   assert.equal(await client.collectionPath('example.io/v1', 'Widget', 'ignored-for-cluster-scope'), '/apis/example.io/v1/widgets');
   // example.io/v1 is cached now; a kind added to it later is still found.
@@ -60,7 +61,7 @@ test('discovery resolves plurals and scope, and re-reads once when a kind is new
 });
 
 test('apply sends an apply-patch with field manager and force; status goes to the status subresource', async () => {
-  fake.addResource('kubeception.io/v1alpha1', 'TenantControlPlane', 'tenantcontrolplanes');
+  fake.addResource('kubeception.io/v1alpha1', 'TenantControlPlane', 'tenantcontrolplanes', true, { status: true });
   const client = new KubeClient(fake.kubeConfig());
   const result = await apply(client, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm', namespace: 'ns' }, data: { a: '1' } });
   const request = fake.requests.at(-1)!;
@@ -93,6 +94,10 @@ test('apply sends an apply-patch with field manager and force; status goes to th
     metadata: { name: 'demo', namespace: 'ns' },
     status: { phase: 'Ready', observedGeneration: 1 },
   });
+  // The status subresource wrote the status and nothing else.
+  const stored = fake.get('/apis/kubeception.io/v1alpha1/tenantcontrolplanes', 'ns', 'demo')!;
+  assert.deepEqual(stored['status'], { phase: 'Ready', observedGeneration: 1 });
+  assert.deepEqual(stored['spec'], { version: 'v1.36.5' });
 
   const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'cm' };
   assert.equal((await getOrUndefined(client, ref))?.metadata?.name, 'cm');

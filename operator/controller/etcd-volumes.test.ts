@@ -1,6 +1,7 @@
 // adoptEtcdVolumeClaims against the in-memory fake API server: which claims get the tcp as a second
-// owner, and how (the merge by uid that keeps the StatefulSet's reference is the real server's job and
-// is checked end to end in e2e/tests/operator.e2e.ts, where the data survives a deleted StatefulSet).
+// owner, and how. The fake applies the strategic-merge patch like kube-apiserver (ownerReferences merged by
+// uid), so the second pass reads what the server stored after the first; that the merged references keep
+// the data when the StatefulSet is deleted is checked end to end in e2e/tests/operator.e2e.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeClient, type TenantControlPlane } from '../../core/index.ts';
@@ -24,7 +25,11 @@ test('the tenant\'s etcd claims get the tcp as a non-controller owner; others ar
   fake.put(CLAIMS, { metadata: { name: 'data-demo-etcd-1', namespace: 'tenants', labels: labels('demo', 'etcd'), ownerReferences: [stsRef, { ...owner }] } });
   fake.put(CLAIMS, { metadata: { name: 'data-other-etcd-0', namespace: 'tenants', labels: labels('other', 'etcd') } });
   fake.put(CLAIMS, { metadata: { name: 'scratch', namespace: 'tenants', labels: labels('demo', 'control-plane') } });
-  fake.put(CLAIMS, { metadata: { name: 'data-demo-etcd-2', namespace: 'tenants', labels: labels('demo', 'etcd'), deletionTimestamp: '2026-01-01T00:00:00Z' } });
+  // Being deleted: the claim's protection finalizer keeps it, with a deletionTimestamp, after the DELETE.
+  fake.put(CLAIMS, { metadata: { name: 'data-demo-etcd-2', namespace: 'tenants', labels: labels('demo', 'etcd'), finalizers: ['kubernetes.io/pvc-protection'] } });
+  await client.request('DELETE', '/api/v1/namespaces/tenants/persistentvolumeclaims/data-demo-etcd-2');
+  assert.ok(fake.get(CLAIMS, 'tenants', 'data-demo-etcd-2')?.metadata['deletionTimestamp']);
+  fake.requests.length = 0;
 
   const adopted = await adoptEtcdVolumeClaims(client, tcp, owner, new AbortController().signal);
   assert.deepEqual(adopted, ['data-demo-etcd-0'], 'only the claim without the tcp reference, not being deleted');
@@ -36,11 +41,16 @@ test('the tenant\'s etcd claims get the tcp as a non-controller owner; others ar
   assert.equal(patches[0]!.contentType, 'application/strategic-merge-patch+json', 'merged by uid, never a create');
   assert.deepEqual(patches[0]!.body, { metadata: { ownerReferences: [{ ...owner, controller: false, blockOwnerDeletion: false }] } });
 
-  // Idempotent: nothing left to do on the next pass (the fake stored the merged references).
+  // What the server made of the patch: the StatefulSet's reference is kept (merged by uid, not replaced),
+  // the tcp's is added in front of it, as strategicpatch orders a list item new to the live list.
+  const stored = fake.get(CLAIMS, 'tenants', 'data-demo-etcd-0')!;
+  assert.deepEqual(stored.metadata['ownerReferences'], [{ ...owner, controller: false, blockOwnerDeletion: false }, stsRef]);
+
+  // Idempotent: the next pass lists what the server stored and has nothing left to do.
   fake.requests.length = 0;
-  fake.put(CLAIMS, { metadata: { name: 'data-demo-etcd-0', namespace: 'tenants', labels: labels('demo', 'etcd'), ownerReferences: [stsRef, { ...owner }] } });
   assert.deepEqual(await adoptEtcdVolumeClaims(client, tcp, owner, new AbortController().signal), []);
   assert.equal(fake.requests.filter((r) => r.method === 'PATCH').length, 0);
+  assert.deepEqual(fake.get(CLAIMS, 'tenants', 'data-demo-etcd-0'), stored, 'unchanged');
 });
 
 test('a claim deleted between the list and the patch is skipped; other errors fail the reconcile', async (t) => {

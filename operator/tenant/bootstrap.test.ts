@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
 import { KubeClient } from '../../core/index.ts';
 import { bootstrapTenant } from './bootstrap.ts';
-import { describeRef } from './objects.ts';
+import { describeRef, refOfObject } from './objects.ts';
 import { renderTenantBootstrap } from './plan.ts';
 import { sampleInput } from './testing.ts';
 
@@ -51,8 +51,18 @@ test('apply objects go out as forced server-side apply; the Corefile is POSTed o
   // A user edits the Corefile; the next bootstrap leaves it exactly as it is.
   const stored = fake.get('/api/v1/configmaps', 'kube-system', 'coredns')!;
   const edited = fake.put('/api/v1/configmaps', { ...stored, data: { Corefile: '.:53 {\n    forward . 9.9.9.9\n}\n' } });
+  const versions = async () => {
+    const out = new Map<string, string | undefined>();
+    for (const { object } of plan.objects) {
+      const path = await client.objectPath(refOfObject(object));
+      out.set(path, (await client.request<{ metadata: { resourceVersion?: string } }>('GET', path)).metadata.resourceVersion);
+    }
+    return out;
+  };
+  const before = await versions();
   fake.requests.length = 0;
   const second = await bootstrapTenant(client, plan);
+  assert.deepEqual(await versions(), before, 'applying unchanged objects changes nothing on the server');
   assert.deepEqual(second.kept.map(describeRef), ['ConfigMap kube-system/coredns']);
   assert.deepEqual(second.created, []);
   const corefileWrites = fake.requests.filter((r) => r.method !== 'GET' && r.path.includes('/configmaps') && (r.path.endsWith('/coredns') || (r.body as { metadata?: { name?: string } } | undefined)?.metadata?.name === 'coredns'));
@@ -77,19 +87,21 @@ test('turning an add-on off deletes exactly the objects carrying its labels', as
     data: {},
   });
 
-  // The fake assigns no uids; give the stored namespaced CoreDNS objects some, as a real server has them.
-  // (The fake keys objects by their name as written in the request path, so the cluster-scoped
-  // `system:coredns` objects are left as the apply stored them.)
-  const withUid: [string, string][] = [
-    ['/api/v1/serviceaccounts', 'coredns'],
-    ['/api/v1/configmaps', 'coredns'],
-    ['/apis/apps/v1/deployments', 'coredns'],
-    ['/api/v1/services', 'kube-dns'],
+  // Every object the bootstrap wrote got its uid from the server (cluster-scoped ones included).
+  const coreDNS: [collection: string, namespace: string | undefined, name: string][] = [
+    ['/api/v1/serviceaccounts', 'kube-system', 'coredns'],
+    ['/api/v1/configmaps', 'kube-system', 'coredns'],
+    ['/apis/apps/v1/deployments', 'kube-system', 'coredns'],
+    ['/api/v1/services', 'kube-system', 'kube-dns'],
+    ['/apis/rbac.authorization.k8s.io/v1/clusterroles', undefined, 'system:coredns'],
+    ['/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', undefined, 'system:coredns'],
   ];
-  for (const [collection, name] of withUid) {
-    const stored = fake.get(collection, 'kube-system', name);
+  const uids = new Map<string, unknown>();
+  for (const [collection, namespace, name] of coreDNS) {
+    const stored = fake.get(collection, namespace, name);
     assert.ok(stored, `${collection} ${name} was written`);
-    fake.put(collection, { ...stored, metadata: { ...stored.metadata, uid: `uid-${name}` } });
+    const [prefix, plural] = [collection.slice(0, collection.lastIndexOf('/')), collection.slice(collection.lastIndexOf('/') + 1)];
+    uids.set(`${prefix}${namespace ? `/namespaces/${namespace}` : ''}/${plural}/${encodeURIComponent(name)}`, stored.metadata['uid']);
   }
   fake.requests.length = 0;
 
@@ -103,17 +115,13 @@ test('turning an add-on off deletes exactly the objects carrying its labels', as
     'Service kube-system/kube-dns',
     'ServiceAccount kube-system/coredns',
   ]);
-  assert.equal(fake.get('/apis/apps/v1/deployments', 'kube-system', 'coredns'), undefined);
+  for (const [collection, namespace, name] of coreDNS) assert.equal(fake.get(collection, namespace, name), undefined, `${collection} ${name} deleted`);
   assert.ok(fake.get('/api/v1/configmaps', 'kube-system', 'mine'));
   assert.ok(fake.get('/api/v1/configmaps', 'kube-system', 'lookalike'));
   assert.ok(fake.get('/apis/apps/v1/daemonsets', 'kube-system', 'kube-proxy'), 'the other add-on stays');
-  // Deletes carry the uid precondition.
+  // Exactly those six were deleted, each with the uid the server had assigned as its precondition.
   const deletes = fake.requests.filter((r) => r.method === 'DELETE');
-  assert.equal(deletes.length, 6);
-  const preconditions = new Map(deletes.map((d) => [d.path, (d.body as { preconditions?: { uid?: string } }).preconditions?.uid]));
-  for (const [collection, name] of withUid) {
-    assert.equal(preconditions.get(`${collection.replace('/v1/', '/v1/namespaces/kube-system/')}/${name}`), `uid-${name}`, `${collection} ${name}`);
-  }
+  assert.deepEqual(new Map(deletes.map((d) => [d.path, (d.body as { preconditions?: { uid?: string } }).preconditions?.uid])), uids);
 
   const again = await bootstrapTenant(client, off);
   assert.deepEqual(again.pruned, [], 'nothing left to remove');
