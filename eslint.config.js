@@ -23,6 +23,11 @@ export default defineConfig(
     },
   },
   {
+    // The plain JavaScript files (this config, launch.mjs) run on Node: its globals, without a dependency for them.
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', URL: 'readonly' } },
+  },
+  {
     // Tests read JSON bodies and poke at fakes; `any` is fine there, not in the product.
     files: ['**/*.test.ts', '**/*.e2e.ts', '**/testing/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
