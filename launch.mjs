@@ -40,7 +40,8 @@ function npmCi() {
   const npmCli = process.env.npm_execpath;
   const [cmd, pre] = npmCli && /\.[cm]?js$/.test(npmCli) ? [process.execPath, [npmCli]] : ['npm', []];
   const args = [...pre, 'ci', '--no-audit', '--no-fund'];
-  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  // npm's output goes to stderr: stdout belongs to the script (e.g. `npm run testbed -- status` prints JSON)
+  const result = spawnSync(cmd, args, { cwd: root, stdio: ['inherit', 2, 2] });
   if (result.error) return `${result.error.message}`;
   if (result.status !== 0) return `exit ${result.status ?? result.signal}`;
   return undefined;
