@@ -27,7 +27,12 @@ if (!checks.ok) {
   process.exit(1);
 }
 
-await ensureBinaries();
+try {
+  await ensureBinaries(); // the machine's preflight (Debian packages, Go, root), then the Go build if the cache lacks it
+} catch (err) {
+  console.error(`npm test: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
 const wasUp = (await status()).up;
 const started = Date.now();
 const { kubeconfig } = wasUp ? { kubeconfig: (await status()).kubeconfig } : await up();
