@@ -9,7 +9,13 @@ const env: NodeJS.ProcessEnv = { ...process.env };
 if (!kubeconfig) {
   log.info('KUBECONFIG is not set: starting the local test bed as the host cluster');
   const { up } = await import('./e2e/testbed/testbed.ts');
-  kubeconfig = (await up()).kubeconfig;
+  try {
+    kubeconfig = (await up()).kubeconfig;
+  } catch (err) {
+    // e.g. the preflight: what the machine lacks for the test bed, in one message
+    console.error(`npm start: the local test bed did not start: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
   // images on the test bed are built locally: never try to pull them
   env.IMAGE_PULL_POLICY ??= 'Never';
 }
