@@ -2,7 +2,7 @@
 // operator reconciles. The API writes only what the portal controls (version, size); every other
 // spec field is left to the CRD's defaults.
 import { randomBytes } from 'node:crypto';
-import { controlPlaneFor, type ControlPlaneSizing } from './sizes.ts';
+import { controlPlaneFor } from './sizes.ts';
 import { SIZES, type Size } from './types.ts';
 import { ANNOTATIONS, API_VERSION, CREATED_BY_API, KIND, LABELS, PHASES, type Phase, type TenantControlPlaneSpecInput, type TenantControlPlaneStatus } from '../core/index.ts';
 

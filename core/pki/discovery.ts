@@ -7,7 +7,7 @@ export function discoveryTokenCaCertHash(caCertPem: string): string {
   try {
     cert = new X509Certificate(caCertPem);
   } catch (error) {
-    throw new Error(`CA certificate is not readable: ${(error as Error).message}`);
+    throw new Error(`CA certificate is not readable: ${(error as Error).message}`, { cause: error });
   }
   const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
   return `sha256:${createHash('sha256').update(spki).digest('hex')}`;

@@ -44,7 +44,7 @@ export function parsePrivateKey(pem: string, what = 'private key'): KeyObject {
   try {
     return createPrivateKey(pem);
   } catch (error) {
-    throw new Error(`${what} is not a readable PEM private key: ${(error as Error).message}`);
+    throw new Error(`${what} is not a readable PEM private key: ${(error as Error).message}`, { cause: error });
   }
 }
 

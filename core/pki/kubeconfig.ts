@@ -62,7 +62,7 @@ export function parseKubeconfig(yamlText: string): KubeconfigContent {
   try {
     doc = parse(yamlText) ?? {};
   } catch (error) {
-    throw new Error(`kubeconfig is not YAML: ${(error as Error).message}`);
+    throw new Error(`kubeconfig is not YAML: ${(error as Error).message}`, { cause: error });
   }
   const contexts = Array.isArray(doc.contexts) ? doc.contexts : [];
   const context = contexts.find((c) => c.name === doc['current-context']) ?? contexts[0];

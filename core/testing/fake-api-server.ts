@@ -139,8 +139,6 @@ function makeResource(apiVersion: string, kind: string, plural: string, namespac
 
 /** "configmaps" / "deployments.apps": how the real server names a resource in messages. */
 const qualifiedResource = (r: Resource) => (r.group ? `${r.plural}.${r.group}` : r.plural);
-/** "ConfigMap" / "Deployment.apps". */
-const qualifiedKind = (r: Resource) => (r.group ? `${r.kind}.${r.group}` : r.kind);
 
 // ---------------------------------------------------------------------------------------------------------
 // Status answers (apimachinery/pkg/api/errors)
@@ -426,7 +424,7 @@ export function parseLabelSelector(selector: string): LabelRequirement[] {
       try {
         requirements.push(parseRequirement());
       } catch (err) {
-        throw new Error(`unable to parse requirement: ${(err as Error).message}`);
+        throw new Error(`unable to parse requirement: ${(err as Error).message}`, { cause: err });
       }
       const after = consume(true);
       if (after.tok === 'END') return requirements;
@@ -1209,7 +1207,7 @@ export class FakeApiServer {
         ]);
       return this.#send(res, 200, { kind: 'APIResourceList', apiVersion: 'v1', groupVersion, resources });
     }
-    const { resource, namespace, name, subresource } = route;
+    const { resource, namespace, name } = route;
     const dryRun = r.query.getAll('dryRun');
     if (dryRun.some((d) => d !== 'All')) throw invalid('meta.k8s.io', 'CreateOptions', '', [fieldError.notSupported('dryRun', dryRun, ['All'])]);
     const manager = r.query.get('fieldManager') ?? (req.headers['user-agent'] ?? 'unknown').split('/')[0]!;

@@ -17,6 +17,7 @@ export async function run(cmd: string, args: readonly string[], options: { input
     return { stdout, stderr };
   } catch (err) {
     const e = err as { stderr?: string; message: string };
+    // eslint-disable-next-line preserve-caught-error -- the message carries stderr; a cause would drag the whole stdout into every print
     throw new Error(`${cmd} ${args.join(' ')} failed: ${(e.stderr ?? '').trim() || e.message}`);
   }
 }

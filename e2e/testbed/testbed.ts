@@ -14,6 +14,7 @@ import { loadImages } from './images.ts';
 import { existingWorkers, removeWorker } from './worker.ts';
 import { killContainers, mountsUnder, unmountAll } from './node-cleanup.ts';
 import { log } from './log.ts';
+import { preflight } from './preflight.ts';
 import { testbedConfig as c } from './config.ts';
 import * as comp from './components.ts';
 
@@ -58,8 +59,9 @@ function binariesPresent(): string[] {
   return missing;
 }
 
-/** Builds the Go binaries if the cache lacks them (cold: 30-60 min; warm: nothing). */
+/** Checks the machine (preflight: Debian packages, Go, root), then builds the Go binaries if the cache lacks them (cold: 30-60 min; warm: nothing). */
 export async function ensureBinaries(): Promise<void> {
+  await preflight();
   const missing = binariesPresent();
   if (!missing.length) return;
   log.info({ missing }, 'building Kubernetes binaries from the Go module proxy (progress below)');

@@ -229,6 +229,7 @@ test('portal flow with a live operator: create, poll until ready, kubeconfig wit
   const ns = await testNamespace(tb, 'kc-api-flow');
   const tcps = `${TCP_BASE}/namespaces/${ns.name}/tenantcontrolplanes`;
   const flowReplicas: Replica[] = [];
+  // eslint-disable-next-line prefer-const -- assigned below, after t.after registers the cleanup (a const would be in its TDZ there)
   let operator: { stop: () => Promise<void> } | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'kc-api-e2e-'));
   t.after(async () => {

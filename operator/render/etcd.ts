@@ -29,7 +29,7 @@ export function etcdQuotaBytes(storageSize: string | number): number {
   try {
     bytes = quantityToBytes(String(storageSize));
   } catch (err) {
-    throw new Error(`spec.etcd.storage.size: ${(err as Error).message}`);
+    throw new Error(`spec.etcd.storage.size: ${(err as Error).message}`, { cause: err });
   }
   if (bytes < 64 * 2 ** 20) throw new Error(`spec.etcd.storage.size ${storageSize} is too small for etcd (min 64Mi)`);
   return Math.min(MAX_QUOTA_BYTES, Math.floor(bytes * QUOTA_SHARE_OF_VOLUME));
