@@ -46,7 +46,7 @@ export class TenantController {
     deps.metrics.observeQueue(this.queue);
     this.#reconciler = new TenantReconciler({ client, events: deps.events, logger, options, tenantClients: deps.tenantClients });
     const scope = (collection: string) => (options.namespace ? collection.replace(/^(\/apis?\/[^/]+(?:\/v[^/]+)?|\/api\/v1)\//, `$1/namespaces/${options.namespace}/`) : collection);
-    this.#tenants = new Informer({ client, path: scope(tenantControlPlanePath()), name: 'tenantcontrolplanes', logger });
+    this.#tenants = new Informer({ client, path: tenantControlPlanePath(options.namespace), name: 'tenantcontrolplanes', logger });
     deps.metrics.observeInformer(this.#tenants);
     this.#tenants.on((event, obj) => {
       this.queue.add(objectKey(obj));
