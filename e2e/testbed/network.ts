@@ -1,8 +1,8 @@
 // The test bed's network: the pod bridge (which also holds the host's address), routes for the
 // Service range, and a guard so no packet from the test bed's ranges leaves the machine. Teardown
 // removes all of it, including the iptables chains kubelet and kube-proxy made.
-import { readdir } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { run, tryRun } from './exec.ts';
 import type { TestbedConfig } from './config.ts';
 
@@ -22,7 +22,57 @@ function localRanges(c: TestbedConfig, extra: string[]): string[] {
   return [c.podCIDR, c.serviceCIDR, `${c.hostIP}/32`, ...extra];
 }
 
+const NETNS_DIR = '/run/netns';
+
+interface MountEntry {
+  id: string;
+  parent: string;
+  point: string;
+}
+
+function mounts(): MountEntry[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter(Boolean).map((line) => {
+    const [id = '', parent = '', , , point = ''] = line.split(' ');
+    return { id, parent, point };
+  });
+}
+
+/**
+ * /run/netns as a shared mount point of its own, made before the first pod. `ip netns add` (the worker
+ * machines) bind-mounts /run/netns onto itself when it is not a mount point yet; the network namespaces
+ * of pods created before that stay mounted UNDER the new mount, where nothing can unmount or delete them,
+ * and every later `down` reports them as left behind (until a reboot).
+ */
+export async function ensureNetnsMountPoint(): Promise<void> {
+  await mkdir(NETNS_DIR, { recursive: true });
+  if (!mounts().some((m) => m.point === NETNS_DIR)) await run('mount', ['--bind', NETNS_DIR, NETNS_DIR]);
+  await run('mount', ['--make-rshared', NETNS_DIR]);
+}
+
+/**
+ * Recovers namespaces hidden under a later /run/netns mount (see ensureNetnsMountPoint; machines set up
+ * by an older test bed have them): when /run/netns holds nothing but the test bed's, its own mount is
+ * lifted, the hidden namespaces unmounted and removed, and the mount point made again.
+ */
+async function recoverHiddenNetns(prefixes: string[]): Promise<void> {
+  const all = mounts();
+  const own = all.filter((m) => m.point === NETNS_DIR).at(-1);
+  if (!own) return;
+  const ours = (point: string) => prefixes.some((p) => point.startsWith(`${NETNS_DIR}/${p}`));
+  const hidden = all.filter((m) => ours(m.point) && m.parent !== own.id);
+  if (hidden.length === 0) return;
+  const foreign = (await readdir(NETNS_DIR)).filter((n) => !ours(`${NETNS_DIR}/${n}`));
+  if (foreign.length) return; // other network namespaces live there: not ours to disturb
+  await run('umount', [NETNS_DIR]);
+  for (const m of hidden) {
+    await tryRun('umount', [m.point]);
+    await rm(m.point, { force: true });
+  }
+  await ensureNetnsMountPoint();
+}
+
 export async function setUpNetwork(c: TestbedConfig, extraRanges: string[] = []): Promise<void> {
+  await ensureNetnsMountPoint();
   await run('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
   if (existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) {
     await run('sysctl', ['-qw', 'net.bridge.bridge-nf-call-iptables=1']);
@@ -75,6 +125,7 @@ async function testbedNetns(prefixes: string[]): Promise<string[]> {
 }
 
 export async function tearDownNetwork(c: TestbedConfig, netnsPrefixes: string[]): Promise<void> {
+  await recoverHiddenNetns(netnsPrefixes);
   for (const ns of await testbedNetns(netnsPrefixes)) await tryRun('ip', ['netns', 'delete', ns]);
   await tryRun('ip', ['route', 'del', c.serviceCIDR]);
   await tryRun('ip', ['link', 'delete', c.bridge]);
