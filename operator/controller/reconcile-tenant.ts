@@ -83,7 +83,10 @@ export class StepFailure extends Error {
 /** What a user should read: the API server's answer for API errors, the message otherwise. */
 function describeError(error: unknown): string {
   if (error instanceof KubeApiError) return `${error.statusCode} ${error.reason}: ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  // fetch says only "fetch failed"; why (refused, timed out, a certificate) is in its cause.
+  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  return `${error.message}${cause}`;
 }
 
 /** Runs one step; a failure becomes a StepFailure on `condition` with `reason` and `what` in its message. */
@@ -263,7 +266,7 @@ export class TenantReconciler {
       observed.tenant = await this.#d.options.bootstrapTenant(tenant, { endpoint: endpoint.url, secrets: byName, signal })
         .catch(async (err: unknown) => {
           // The tenant did not answer or refused: worth a Warning where the user looks, and a retry soon.
-          const message = describeError(err);
+          const message = `the tenant API server at ${endpoint.url}: ${describeError(err)}`;
           await events.warning(tcp, 'TenantBootstrapFailed', message);
           return { ok: false, reason: 'BootstrapFailed', message };
         });

@@ -76,10 +76,8 @@ export class TenantController {
     this.#logger.info({ tenants: this.#tenants.keys().length, concurrency: this.#options.concurrency }, 'caches synced, reconciling');
     this.#running = this.queue.run((key, signal) => this.#reconciler.reconcile(key, signal), {
       concurrency: this.#options.concurrency,
-      onProcessed: (info) => {
-        recordReconcile(this.#metrics, 'tenantcontrolplane')(info);
-        if (info.error) this.#logger.warn({ tenant: info.key, err: String(info.error), retryInMs: info.retryInMs }, 'reconcile failed');
-      },
+      // The queue logs a failed reconcile (with its retry); the reconciler logs which step failed.
+      onProcessed: recordReconcile(this.#metrics, 'tenantcontrolplane'),
     });
   }
 

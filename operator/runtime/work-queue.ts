@@ -267,10 +267,15 @@ export class WorkQueue {
       } catch (error) {
         info.error = error;
         info.retryInMs = this.addRateLimited(key);
-        this.#logger?.error(
-          { queue: this.name, key, err: error, retryInMs: Math.round(info.retryInMs), failures: this.numRequeues(key) },
-          'reconcile failed, retrying',
-        );
+        if (this.#abort.signal.aborted) {
+          // Aborted by shutDown(): not a failure of the reconcile, nothing will retry it in this process.
+          this.#logger?.debug({ queue: this.name, key, err: error }, 'reconcile interrupted by the shutdown');
+        } else {
+          this.#logger?.error(
+            { queue: this.name, key, err: error, retryInMs: Math.round(info.retryInMs), failures: this.numRequeues(key) },
+            'reconcile failed, retrying',
+          );
+        }
       } finally {
         info.durationMs = performance.now() - started;
         this.done(key);
