@@ -63,7 +63,6 @@ export interface ReconcilerDeps {
   now?: () => Date;
 }
 
-
 interface ApiServiceFacts {
   clusterIP?: string;
   nodePort?: number;
@@ -94,7 +93,7 @@ async function step<T>(condition: ConditionType, reason: string, what: string, r
   try {
     return await run();
   } catch (error) {
-    if (error instanceof StepFailure || (error instanceof Error && error.name === 'AbortError')) throw error;
+    if (error instanceof StepFailure) throw error;
     throw new StepFailure({ condition, reason, message: `${what}: ${describeError(error)}`.slice(0, 2000) }, { cause: error });
   }
 }
@@ -182,6 +181,8 @@ export class TenantReconciler {
     try {
       return await this.#converge(tcp, log, signal);
     } catch (error) {
+      // Stopped by the operator's shutdown (or a lost lease): the tenant did nothing wrong.
+      if (signal.aborted) throw error;
       const failure = error instanceof StepFailure ? error.failure
         : error instanceof TenantSpecError ? { condition: CONDITIONS.ready, reason: 'InvalidSpec', message: error.message }
         : undefined;
