@@ -4,13 +4,13 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderCRDYaml } from './crd.ts';
-import { tenantControlPlaneSchema } from './schema/tenant-control-plane.ts';
+import { GROUP, PLURAL, tenantControlPlaneSchema } from './schema/tenant-control-plane.ts';
 import { renderTypes } from './typegen.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 export const GENERATED_FILES = {
-  crd: join(here, 'kubeception.io_tenantcontrolplanes.yaml'),
+  crd: join(here, `${GROUP}_${PLURAL}.yaml`),
   types: join(here, 'generated', 'types.ts'),
 } as const;
 

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { parseConfig, USAGE, type OperatorConfig } from './config.ts';
-import { KubeClient, TenantClients, apply, createLogger, type Applicable } from '../core/index.ts';
+import { GROUP, KubeClient, PLURAL, TenantClients, apply, createLogger, type Applicable } from '../core/index.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { EventRecorder } from './runtime/events.ts';
 import { createMetrics, startHealthServer } from './runtime/metrics.ts';
@@ -12,7 +12,7 @@ import { TenantController } from './controller/tenant-controller.ts';
 import { firstNodeAddress } from './controller/node-address.ts';
 import { tenantBootstrapper } from './controller/tenant-bootstrap.ts';
 
-const crdFile = new URL('../crds/kubeception.io_tenantcontrolplanes.yaml', import.meta.url);
+const crdFile = new URL(`../crds/${GROUP}_${PLURAL}.yaml`, import.meta.url);
 
 async function installCRD(client: KubeClient): Promise<void> {
   const crd = parse(await readFile(crdFile, 'utf8')) as Applicable;

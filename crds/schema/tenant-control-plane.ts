@@ -383,8 +383,8 @@ export const tenantControlPlaneSchema: SchemaNode = {
   description: 'A Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler) run as pods for a tenant.',
   required: ['spec'],
   properties: {
-    apiVersion: { type: 'string', description: 'APIVersion of this object: kubeception.io/v1alpha1.' },
-    kind: { type: 'string', description: 'Kind of this object: TenantControlPlane.' },
+    apiVersion: { type: 'string', description: `APIVersion of this object: ${API_VERSION}.` },
+    kind: { type: 'string', description: `Kind of this object: ${KIND}.` },
     metadata: { type: 'object', title: 'ObjectMeta' }, // the API server forbids anything else on metadata
     spec: tenantControlPlaneSpecSchema,
     status: tenantControlPlaneStatusSchema,
