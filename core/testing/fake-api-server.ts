@@ -1188,10 +1188,8 @@ export class FakeApiServer {
     if (resource === undefined || rest.length > 0) throw errors.noResource();
     if (namespace !== undefined && !resource.namespaced) throw errors.noResource();
     if (namespace === undefined && resource.namespaced && name !== undefined) throw errors.noResource();
-    if (subresource !== undefined && !(subresource === 'status' && resource.status)) {
-      if (resource.kind === 'CertificateSigningRequest' && subresource === 'approval') throw errors.notModelled('the approval subresource');
-      throw errors.noResource();
-    }
+    const approval = resource.kind === 'CertificateSigningRequest' && subresource === 'approval';
+    if (subresource !== undefined && !(subresource === 'status' && resource.status) && !approval) throw errors.noResource();
     return { resource, collection: `${resource.prefix}/${resource.plural}`, namespace, name, subresource };
   }
 
@@ -1227,6 +1225,8 @@ export class FakeApiServer {
 
     const key = this.#key(route.collection, namespace, name);
     const entry = this.#objects.get(key);
+    // certificatesigningrequests/approval: only GET and PUT are modelled (what approvers use).
+    if (route.subresource === 'approval' && r.method !== 'GET' && r.method !== 'PUT') throw errors.notModelled(`${r.method} on the approval subresource`);
     switch (r.method) {
       case 'GET':
         if (r.query.get('watch') !== null) throw errors.notModelled('watching a single object by its path');
@@ -1433,7 +1433,13 @@ export class FakeApiServer {
     }
 
     let next: Obj;
-    if (subresource === 'status') {
+    if (subresource === 'approval') {
+      // The approval strategy: only status.conditions (Approved, Denied) come from the request; the spec and
+      // an issued certificate stay as stored.
+      next = clone(current);
+      const conditions = isMap(candidate['status']) ? candidate['status']['conditions'] : undefined;
+      next['status'] = { ...(isMap(current['status']) ? clone(current['status']) : {}), ...(conditions === undefined ? {} : { conditions: clone(conditions) }) };
+    } else if (subresource === 'status') {
       // Status strategy: only the status of the request counts.
       next = clone(current);
       if (Object.hasOwn(candidate, 'status')) next['status'] = clone(candidate['status']);

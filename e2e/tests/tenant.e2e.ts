@@ -148,10 +148,16 @@ spec:
       if (p) assert.equal(p.spec.nodeName, worker.netns);
       return p?.metadata.name;
     }, 180_000, 1000);
+    let lastLog = '';
     const logs = await eventually('its log', async () => {
-      const out = (await tenant(['logs', '-n', 'keep-me', podName])).stdout;
-      return out.includes('hello-server') ? out : undefined;
-    }, 60_000, 1000);
+      lastLog = (await tenant(['logs', '-n', 'keep-me', podName])).stdout;
+      return lastLog.includes('hello-server') ? lastLog : undefined;
+    }, 60_000, 1000).catch(async (err: unknown) => {
+      // logs need the kubelet's serving certificate: say where its request stands, and what the log said
+      const csrs = await tenant(['get', 'csr', '-o', 'wide']).then((r) => r.stdout, (e: unknown) => String(e));
+      const pod = await tenant(['get', 'pod', '-n', 'keep-me', podName, '-o', 'wide']).then((r) => r.stdout, (e: unknown) => String(e));
+      throw new Error(`${String(err)}\nlast log output: ${JSON.stringify(lastLog)}\npod:\n${pod}\nCSRs in the tenant:\n${csrs}`, { cause: err });
+    });
     assert.match(logs, new RegExp(`hello-server ${podName} listening`));
     const exec = await eventually('cluster DNS inside the tenant, through kubectl exec', async () => {
       const out = await tenant(['exec', '-n', 'keep-me', podName, '--', '/hello', '-resolve', 'kubernetes.default.svc.cluster.local']);

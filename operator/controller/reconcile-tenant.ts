@@ -282,7 +282,7 @@ export class TenantReconciler {
       log.info({ phase: status.phase, from: previousPhase }, 'phase changed');
     }
     // Look again without an event only where no watch tells us (see requeue.ts).
-    return { requeueAfterMs: requeueAfterMs({ phase: status.phase, pkiAlarm: plan.status === 'alarm', apiServing, bootstrapOk: observed.tenant?.ok }) };
+    return { requeueAfterMs: requeueAfterMs({ phase: status.phase, pkiAlarm: plan.status === 'alarm', apiServing, bootstrapOk: observed.tenant?.ok, servingCsrsWaiting: observed.tenant?.servingCsrsWaiting }) };
   }
 
   async #planPki(tenant: Tenant, tcp: TenantControlPlane, apiService: ApiServiceFacts, endpoint: PublicEndpoint | undefined, signal: AbortSignal): Promise<PkiPlan> {

@@ -11,6 +11,8 @@ export const REQUEUE = {
   readyMs: 30_000,
   /** The tenant API serves but the work inside it did not succeed yet: retry soon. */
   bootstrapPendingMs: 2_000,
+  /** A node that just joined waits for the approval of its kubelet serving certificate (logs, exec). */
+  servingCsrWaitingMs: 5_000,
   /** A PKI alarm waits for a human; look again now and then. */
   alarmMs: 60_000,
   /** Waiting for something a watch reports (pods, addresses): only a safety net. */
@@ -24,10 +26,12 @@ export interface RequeueInput {
   apiServing: boolean;
   /** The work inside the tenant succeeded (undefined: not attempted). */
   bootstrapOk: boolean | undefined;
+  /** Recent kubelet serving CSRs left pending (a node that joined a moment ago). */
+  servingCsrsWaiting?: number;
 }
 
 export function requeueAfterMs(input: RequeueInput): number {
-  if (input.phase === 'Ready') return REQUEUE.readyMs;
+  if (input.phase === 'Ready') return (input.servingCsrsWaiting ?? 0) > 0 ? REQUEUE.servingCsrWaitingMs : REQUEUE.readyMs;
   if (input.pkiAlarm) return REQUEUE.alarmMs;
   if (input.apiServing && input.bootstrapOk !== true) return REQUEUE.bootstrapPendingMs;
   return REQUEUE.waitingMs;

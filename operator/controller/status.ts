@@ -19,7 +19,7 @@ export interface Observed {
   controlPlane: WorkloadState;
   endpoint?: string;
   /** Result of the work inside the tenant, once its API server serves. */
-  tenant?: { ok: boolean; reason: string; message: string; conditions?: ConditionInput[] };
+  tenant?: { ok: boolean; reason: string; message: string; conditions?: ConditionInput[]; servingCsrsWaiting?: number };
 }
 
 /** A reconcile step that failed: the condition it reports on, a CamelCase reason and what went wrong. */

@@ -34,6 +34,8 @@ export interface TenantBootstrapOutcome {
   message: string;
   /** One per part: TenantRBAC, ClusterInfo, KubeadmConfig, KubeletConfig, CoreDNS, KubeProxy. */
   conditions: ConditionInput[];
+  /** Kubelet serving certificates that joining nodes still wait for (see ApprovalResult.waiting). */
+  servingCsrsWaiting?: number;
 }
 
 export function tenantBootstrapHook(options: TenantBootstrapHookOptions = {}) {
@@ -49,9 +51,18 @@ export function tenantBootstrapHook(options: TenantBootstrapHookOptions = {}) {
       node: options.node,
     });
     const logger = options.logger?.child({ tenant: `${tenant.namespace}/${tenant.name}` });
-    await bootstrapTenant(ctx.client, plan, { signal: ctx.signal, logger });
-    if (plan.input.node.serverTLSBootstrap) await approveKubeletServingCsrs(ctx.client, { signal: ctx.signal, logger });
+    // Nodes' serving certificates do not depend on the rest of the bootstrap: a failing addon must not
+    // leave joined nodes without `kubectl logs/exec`, so the approval runs either way.
+    const applied = await bootstrapTenant(ctx.client, plan, { signal: ctx.signal, logger }).then(() => undefined, (error: unknown) => ({ error }));
+    const approval = plan.input.node.serverTLSBootstrap
+      ? await approveKubeletServingCsrs(ctx.client, { signal: ctx.signal, logger }).catch((error: unknown) => {
+        if (applied === undefined) throw error;
+        logger?.warn({ err: String(error) }, 'kubelet serving CSRs not looked at: the bootstrap failed too');
+        return undefined;
+      })
+      : undefined;
+    if (applied !== undefined) throw applied.error;
     const reports = await bootstrapStatus(ctx.client, plan, ctx.signal);
-    return { ...summarizeBootstrap(reports), conditions: bootstrapConditions(reports, tenant.generation) };
+    return { ...summarizeBootstrap(reports), conditions: bootstrapConditions(reports, tenant.generation), servingCsrsWaiting: approval?.waiting ?? 0 };
   };
 }

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { decideKubeletServingCsr, inspectCsr, type Csr, type NodeAddresses } from './kubelet-serving-csr.ts';
+import { KubeClient } from '../../core/index.ts';
+import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
+import { WAITING_WINDOW_MS, approveKubeletServingCsrs, decideKubeletServingCsr, inspectCsr, type Csr, type NodeAddresses } from './kubelet-serving-csr.ts';
 
 /** A real PKCS#10 request from openssl (EC P-256 like kubelet's, or RSA). */
 function opensslCsr(subject: string, san: string | undefined, key: 'ec' | 'rsa' = 'ec'): string {
@@ -84,4 +86,31 @@ test('other signers, decided requests and unregistered nodes are skipped, not ju
   assert.equal(decideKubeletServingCsr(csr({ conditions: [{ type: 'Approved', status: 'True' }] }), node).action, 'skip');
   assert.equal(decideKubeletServingCsr(csr({ conditions: [{ type: 'Denied', status: 'True' }] }), node).action, 'skip');
   assert.deepEqual(decideKubeletServingCsr(csr(), undefined), { action: 'skip', reason: 'Node worker-1 is not registered yet' });
+});
+
+test('approval round: a node\'s own request is approved; a recent one whose Node is not registered yet counts as waiting, an old one does not', async (t) => {
+  const fake = await FakeApiServer.start();
+  const client = new KubeClient(fake.kubeConfig());
+  t.after(async () => {
+    await client.close();
+    await fake.close();
+  });
+  const CSRS = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
+  const now = new Date();
+  const at = (msAgo: number) => new Date(now.getTime() - msAgo).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const stored = (name: string, node: string, created: string) => fake.put(CSRS, {
+    ...csr({ username: `system:node:${node}`, pem: node === 'worker-1' ? kubeletPem : opensslCsr(`/O=system:nodes/CN=system:node:${node}`, `DNS:${node}`) }),
+    metadata: { name, creationTimestamp: created },
+  } as never);
+  fake.put('/api/v1/nodes', { metadata: { name: 'worker-1' }, ...node } as never);
+  stored('own', 'worker-1', at(5_000));
+  stored('not-yet-registered', 'worker-2', at(5_000));
+  stored('long-pending', 'worker-3', at(WAITING_WINDOW_MS + 60_000));
+
+  const result = await approveKubeletServingCsrs(client, { now });
+  assert.deepEqual(result.approved, ['own']);
+  assert.deepEqual(result.skipped.map((s) => s.name).sort(), ['long-pending', 'not-yet-registered']);
+  assert.equal(result.waiting, 1, 'only the recent pending request makes the operator look again soon');
+  const approved = fake.get(CSRS, undefined, 'own') as unknown as Csr;
+  assert.equal(approved.status?.conditions?.find((c) => c.type === 'Approved')?.status, 'True');
 });

@@ -75,7 +75,7 @@ export function inspectCsr(pem: string): CsrRequestFacts {
 
 /** The fields of a certificates.k8s.io/v1 CertificateSigningRequest this decision reads. */
 export interface Csr {
-  metadata?: { name?: string; resourceVersion?: string };
+  metadata?: { name?: string; resourceVersion?: string; creationTimestamp?: string };
   spec?: { request?: string; signerName?: string; username?: string; groups?: string[]; usages?: string[] };
   status?: { conditions?: { type?: string; status?: string }[]; certificate?: string };
 }
@@ -139,7 +139,15 @@ export interface ApprovalResult {
   approved: string[];
   refused: { name: string; reason: string }[];
   skipped: { name: string; reason: string }[];
+  /**
+   * Kubelet-serving requests left pending that are younger than WAITING_WINDOW_MS: a node that joined a
+   * moment ago (its Node or addresses not registered yet) waits for them, so look again soon.
+   */
+  waiting: number;
 }
+
+/** How long a pending kubelet-serving request counts as a node waiting for its certificate. */
+export const WAITING_WINDOW_MS = 10 * 60_000;
 
 const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
 
@@ -148,7 +156,9 @@ const CSR_PATH = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
  * to approve for the kubelet-serving signer (the operator's super-admin identity is).
  */
 export async function approveKubeletServingCsrs(client: KubeClient, options: { signal?: AbortSignal; logger?: Logger; now?: Date } = {}): Promise<ApprovalResult> {
-  const result: ApprovalResult = { approved: [], refused: [], skipped: [] };
+  const result: ApprovalResult = { approved: [], refused: [], skipped: [], waiting: 0 };
+  const now = options.now ?? new Date();
+  const recent = (csr: Csr) => csr.spec?.signerName === KUBELET_SERVING_SIGNER && now.getTime() - Date.parse(csr.metadata?.creationTimestamp ?? '') < WAITING_WINDOW_MS;
   const list = await client.request<{ items?: Csr[] }>('GET', CSR_PATH, { query: { fieldSelector: `spec.signerName=${KUBELET_SERVING_SIGNER}` }, signal: options.signal });
   for (const csr of list.items ?? []) {
     const name = csr.metadata?.name ?? '';
@@ -165,10 +175,12 @@ export async function approveKubeletServingCsrs(client: KubeClient, options: { s
     const decision = decideKubeletServingCsr(csr, node);
     if (decision.action === 'skip') {
       result.skipped.push({ name, reason: decision.reason });
+      if (recent(csr)) result.waiting += 1;
       continue;
     }
     if (decision.action === 'refuse') {
       result.refused.push({ name, reason: decision.reason });
+      if (recent(csr)) result.waiting += 1;
       options.logger?.warn({ csr: name, reason: decision.reason }, 'kubelet serving CSR not approved');
       continue;
     }
@@ -183,7 +195,7 @@ export async function approveKubeletServingCsrs(client: KubeClient, options: { s
             status: 'True',
             reason: 'KubeceptionNodeServingCert',
             message: `kubelet serving certificate of Node ${decision.node}, approved by kubeception`,
-            lastUpdateTime: (options.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+            lastUpdateTime: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
           },
         ],
       },
@@ -196,6 +208,7 @@ export async function approveKubeletServingCsrs(client: KubeClient, options: { s
       // Changed meanwhile (e.g. approved by someone else): the next round looks again.
       if (!isConflict(error)) throw error;
       result.skipped.push({ name, reason: 'changed while approving' });
+      if (recent(csr)) result.waiting += 1;
     }
   }
   return result;
