@@ -27,8 +27,17 @@ export interface Worker {
   cgroupRoot: string;
 }
 
-/** Fixed paths kubeadm and kubelet use -> the machine's own folder for them. */
-const MACHINE_PATHS = { '/etc/kubernetes': 'etc-kubernetes', '/var/lib/kubelet': 'var-lib-kubelet' } as const;
+/**
+ * Fixed paths kubeadm and kubelet use -> the machine's own folder for them. The container logs too: the
+ * host node's kubelet garbage-collects every directory under /var/log/pods whose pod it does not run,
+ * so a worker sharing the host's folder lost its pods' logs within a minute (`kubectl logs` empty).
+ */
+const MACHINE_PATHS = {
+  '/etc/kubernetes': 'etc-kubernetes',
+  '/var/lib/kubelet': 'var-lib-kubelet',
+  '/var/log/pods': 'var-log-pods',
+  '/var/log/containers': 'var-log-containers',
+} as const;
 
 export function workerFor(index: number): Worker {
   const name = `w${index}`;
