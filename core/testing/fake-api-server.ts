@@ -44,6 +44,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
+import { KubeClient } from '../kube/kube-client.ts';
 
 export type Obj = {
   apiVersion?: string;
@@ -1800,4 +1801,15 @@ function validateMetadata(obj: Obj, old: Obj | undefined): FieldError[] {
 
 function continueToken(rv: number, start: string): string {
   return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start })).toString('base64url');
+}
+
+/** A fake API server and a client of it for one test, both closed when the test ends. */
+export async function fakeApiServerFor(t: { after: (fn: () => Promise<void>) => void }): Promise<{ fake: FakeApiServer; client: KubeClient }> {
+  const fake = await FakeApiServer.start();
+  const client = new KubeClient(fake.kubeConfig());
+  t.after(async () => {
+    await client.close();
+    await fake.close();
+  });
+  return { fake, client };
 }

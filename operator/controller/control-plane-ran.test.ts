@@ -2,8 +2,8 @@
 // (tenant ran) or the rest of an interrupted first create (tenant never ran).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeClient, type TenantControlPlane } from '../../core/index.ts';
-import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
+import type { TenantControlPlane } from '../../core/index.ts';
+import { fakeApiServerFor } from '../../core/testing/fake-api-server.ts';
 import { controlPlaneHasRun } from './control-plane-ran.ts';
 
 const tcp = (apiServer?: 'True' | 'False'): TenantControlPlane => ({
@@ -13,12 +13,7 @@ const tcp = (apiServer?: 'True' | 'False'): TenantControlPlane => ({
 });
 
 test('a tenant with only some Secrets and no workloads has not run; one with its StatefulSet or Deployment has', async (t) => {
-  const fake = await FakeApiServer.start();
-  const client = new KubeClient(fake.kubeConfig());
-  t.after(async () => {
-    await client.close();
-    await fake.close();
-  });
+  const { fake, client } = await fakeApiServerFor(t);
   const signal = new AbortController().signal;
   fake.put('/api/v1/secrets', { metadata: { name: 'demo-ca', namespace: 'tenants' } });
   assert.equal(await controlPlaneHasRun(client, tcp(), signal), false, 'Secrets alone are no proof');
@@ -37,23 +32,13 @@ test('a tenant with only some Secrets and no workloads has not run; one with its
 });
 
 test('an APIServer condition that was True is proof enough, without asking the API server', async (t) => {
-  const fake = await FakeApiServer.start();
-  const client = new KubeClient(fake.kubeConfig());
-  t.after(async () => {
-    await client.close();
-    await fake.close();
-  });
+  const { fake, client } = await fakeApiServerFor(t);
   assert.equal(await controlPlaneHasRun(client, tcp('True'), new AbortController().signal), true);
   assert.deepEqual(fake.requests, []);
 });
 
 test('errors other than NotFound are not taken for "never ran"', async (t) => {
-  const fake = await FakeApiServer.start();
-  const client = new KubeClient(fake.kubeConfig());
-  t.after(async () => {
-    await client.close();
-    await fake.close();
-  });
+  const { fake, client } = await fakeApiServerFor(t);
   fake.failNext(1, 403);
   await assert.rejects(controlPlaneHasRun(client, tcp(), new AbortController().signal), /403/);
 });

@@ -4,8 +4,8 @@
 // the data when the StatefulSet is deleted is checked end to end in e2e/tests/operator.e2e.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KubeClient, type TenantControlPlane } from '../../core/index.ts';
-import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
+import type { TenantControlPlane } from '../../core/index.ts';
+import { fakeApiServerFor } from '../../core/testing/fake-api-server.ts';
 import { adoptEtcdVolumeClaims } from './etcd-volumes.ts';
 
 const CLAIMS = '/api/v1/persistentvolumeclaims';
@@ -15,12 +15,7 @@ const stsRef = { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'demo-etcd', 
 const labels = (tenant: string, component: string) => ({ 'kubeception.io/tenant': tenant, 'kubeception.io/component': component });
 
 test('the tenant\'s etcd claims get the tcp as a non-controller owner; others are left alone', async (t) => {
-  const fake = await FakeApiServer.start();
-  const client = new KubeClient(fake.kubeConfig());
-  t.after(async () => {
-    await client.close();
-    await fake.close();
-  });
+  const { fake, client } = await fakeApiServerFor(t);
   fake.put(CLAIMS, { metadata: { name: 'data-demo-etcd-0', namespace: 'tenants', labels: labels('demo', 'etcd'), ownerReferences: [stsRef] } });
   fake.put(CLAIMS, { metadata: { name: 'data-demo-etcd-1', namespace: 'tenants', labels: labels('demo', 'etcd'), ownerReferences: [stsRef, { ...owner }] } });
   fake.put(CLAIMS, { metadata: { name: 'data-other-etcd-0', namespace: 'tenants', labels: labels('other', 'etcd') } });
@@ -54,12 +49,7 @@ test('the tenant\'s etcd claims get the tcp as a non-controller owner; others ar
 });
 
 test('a claim deleted between the list and the patch is skipped; other errors fail the reconcile', async (t) => {
-  const fake = await FakeApiServer.start();
-  const client = new KubeClient(fake.kubeConfig());
-  t.after(async () => {
-    await client.close();
-    await fake.close();
-  });
+  const { fake, client } = await fakeApiServerFor(t);
   fake.put(CLAIMS, { metadata: { name: 'data-demo-etcd-0', namespace: 'tenants', labels: labels('demo', 'etcd') } });
   fake.failNext(1, 404, (r) => r.method === 'PATCH');
   assert.deepEqual(await adoptEtcdVolumeClaims(client, tcp, owner, new AbortController().signal), []);

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { KubeClient } from '../../core/index.ts';
-import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
+import { fakeApiServerFor } from '../../core/testing/fake-api-server.ts';
 import { WAITING_WINDOW_MS, approveKubeletServingCsrs, decideKubeletServingCsr, inspectCsr, type Csr, type NodeAddresses } from './kubelet-serving-csr.ts';
 
 /** A real PKCS#10 request from openssl (EC P-256 like kubelet's, or RSA). */
@@ -89,12 +88,7 @@ test('other signers, decided requests and unregistered nodes are skipped, not ju
 });
 
 test('approval round: a node\'s own request is approved; a recent one whose Node is not registered yet counts as waiting, an old one does not', async (t) => {
-  const fake = await FakeApiServer.start();
-  const client = new KubeClient(fake.kubeConfig());
-  t.after(async () => {
-    await client.close();
-    await fake.close();
-  });
+  const { fake, client } = await fakeApiServerFor(t);
   const CSRS = '/apis/certificates.k8s.io/v1/certificatesigningrequests';
   const now = new Date();
   const at = (msAgo: number) => new Date(now.getTime() - msAgo).toISOString().replace(/\.\d{3}Z$/, 'Z');
