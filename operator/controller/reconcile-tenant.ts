@@ -9,6 +9,7 @@ import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { Logger } from 'pino';
 import {
   CONDITIONS,
+  FIELD_MANAGER,
   FINALIZER,
   KubeApiError,
   LABELS,
@@ -19,9 +20,9 @@ import {
   isConflict,
   isNotFound,
   objectNames,
+  pkiSecretName,
   planPki,
   resolveTenant,
-  secretNames,
   tenantControlPlanePath,
   tenantControlPlaneRef,
   tenantOwnerReference,
@@ -31,6 +32,7 @@ import {
   type KubeClient,
   type PkiPlan,
   type PkiSecret,
+  type PkiSecretRole,
   type Tenant,
   type TenantClients,
   type TenantControlPlane,
@@ -145,10 +147,11 @@ function apiServiceFacts(service: ApiServiceObject): ApiServiceFacts {
 
 /** Creates a Secret that must not exist yet (a new CA): POST fails with 409 instead of overwriting one. */
 async function createOnly(client: KubeClient, secret: Applicable, signal: AbortSignal): Promise<void> {
-  await client.request('POST', `/api/v1/namespaces/${secret.metadata!.namespace!}/secrets`, { body: secret, signal, query: { fieldManager: 'kubeception-operator' } });
+  await client.request('POST', `/api/v1/namespaces/${secret.metadata!.namespace!}/secrets`, { body: secret, signal, query: { fieldManager: FIELD_MANAGER } });
 }
 
-const ROOT_ROLES: ReadonlySet<string> = new Set(['ca', 'etcd-ca', 'front-proxy-ca', 'sa']);
+/** The roots of the PKI: created with a create-only POST, never replaced; one missing in a tenant that ran is an alarm. */
+const ROOT_ROLES: ReadonlySet<PkiSecretRole> = new Set(['ca', 'etcd-ca', 'front-proxy-ca', 'sa']);
 
 export class TenantReconciler {
   readonly #d: ReconcilerDeps;
@@ -291,8 +294,7 @@ export class TenantReconciler {
     // Only a missing root makes 'running' matter: then it decides between finishing an interrupted first
     // create and raising an alarm. Having some Secrets is no proof the tenant ran (a crash between two
     // root writes leaves exactly that), so ask whether its workloads exist.
-    const roots = secretNames(tenant.name);
-    const rootMissing = [roots.ca, roots.etcdCA, roots.frontProxyCA, roots.serviceAccount].some((root) => !existing.some((s) => s.metadata?.name === root));
+    const rootMissing = [...ROOT_ROLES].some((role) => !existing.some((s) => s.metadata?.name === pkiSecretName(tenant.name, role)));
     const running = rootMissing && (await controlPlaneHasRun(client, tcp, signal));
     const net = tenant.spec.networkProfile;
     return planPki(existing, {
