@@ -24,7 +24,57 @@ export const hostLeaves = (c: TestbedConfig): LeafSpec[] => [
   { name: 'kubelet-server', commonName: c.nodeName, dnsNames: [c.nodeName, 'localhost'], ips: [c.hostIP, '127.0.0.1'], usage: 'server' },
   { name: 'kube-proxy', commonName: 'system:kube-proxy', usage: 'client' },
   { name: 'coredns', commonName: 'kubeception:testbed-coredns', usage: 'client' },
+  ...hostNodes(c).flatMap((node): LeafSpec[] => [
+    { name: node.clientCert, commonName: `system:node:${node.nodeName}`, organizations: ['system:nodes'], usage: 'client' },
+    { name: node.serverCert, commonName: node.nodeName, dnsNames: [node.nodeName], ips: [node.ip], usage: 'server' },
+  ]),
 ];
+
+/** One node of the host cluster: its name, address, pod range, certificates and where it runs. */
+export interface HostNode {
+  nodeName: string;
+  ip: string;
+  podSubnet: string;
+  clientCert: string;
+  serverCert: string;
+  containerdSocket: string;
+  kubeletConfigFile: string;
+  kubeletKubeconfig: string;
+  kubeProxyConfigFile: string;
+  kubeProxyKubeconfig: string;
+}
+
+/** The host cluster's extra nodes (the machines n<i> of config.hostNodeIndexes), as the components see them. */
+export function hostNodes(c: TestbedConfig): HostNode[] {
+  return c.hostNodeIndexes.map((i) => ({
+    nodeName: `${c.nodeName}-${i}`,
+    ip: `10.${c.hostNodeLinkOctet}.${i}.2`,
+    podSubnet: `10.200.${i}.0/24`,
+    clientCert: `kubelet-client-n${i}`,
+    serverCert: `kubelet-server-n${i}`,
+    containerdSocket: join(c.runDir, 'machines', `n${i}`, 'containerd.sock'),
+    kubeletConfigFile: join(c.stateDir, `kubelet-n${i}.yaml`),
+    kubeletKubeconfig: join(c.stateDir, `kubelet-n${i}.kubeconfig`),
+    kubeProxyConfigFile: join(c.stateDir, `kube-proxy-n${i}.yaml`),
+    kubeProxyKubeconfig: join(c.stateDir, 'kube-proxy.kubeconfig'),
+  }));
+}
+
+/** The host node itself (node 1: the machine the test bed runs on), in the same shape. */
+export function firstHostNode(c: TestbedConfig): HostNode {
+  return {
+    nodeName: c.nodeName,
+    ip: c.hostIP,
+    podSubnet: c.nodePodSubnet,
+    clientCert: 'kubelet-client',
+    serverCert: 'kubelet-server',
+    containerdSocket: c.containerdSocket,
+    kubeletConfigFile: join(c.stateDir, 'kubelet.yaml'),
+    kubeletKubeconfig: join(c.stateDir, 'kubelet.kubeconfig'),
+    kubeProxyConfigFile: join(c.stateDir, 'kube-proxy.yaml'),
+    kubeProxyKubeconfig: join(c.stateDir, 'kube-proxy.kubeconfig'),
+  };
+}
 
 /** Kubeconfig file name -> (client certificate, user) */
 export const hostKubeconfigs = {
@@ -90,6 +140,8 @@ export function controllerManagerDaemon(c: TestbedConfig): DaemonSpec {
     `--service-account-private-key-file=${p('sa.key')}`, `--root-ca-file=${p('ca.crt')}`,
     `--cluster-signing-cert-file=${p('ca.crt')}`, `--cluster-signing-key-file=${p('ca.key')}`,
     '--use-service-account-credentials=true', `--cluster-cidr=${c.podCIDR}`, `--service-cluster-ip-range=${c.serviceCIDR}`,
+    // a lost node is noticed after 20 s (default 50 s): node-loss tests then take a minute, not several
+    '--node-monitor-grace-period=20s',
   ]);
 }
 
@@ -162,15 +214,15 @@ export function containerdDaemon(c: TestbedConfig): DaemonSpec {
   return { name: 'containerd', command: 'containerd', args: [`--config=${join(c.stateDir, 'containerd', 'config.toml')}`] };
 }
 
-export function kubeletConfig(c: TestbedConfig): string {
+export function kubeletConfig(c: TestbedConfig, node: HostNode = firstHostNode(c)): string {
   return stringify({
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
     authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: join(c.pkiDir, 'ca.crt') } },
     authorization: { mode: 'Webhook' },
-    tlsCertFile: join(c.pkiDir, 'kubelet-server.crt'),
-    tlsPrivateKeyFile: join(c.pkiDir, 'kubelet-server.key'),
-    containerRuntimeEndpoint: `unix://${c.containerdSocket}`,
+    tlsCertFile: join(c.pkiDir, `${node.serverCert}.crt`),
+    tlsPrivateKeyFile: join(c.pkiDir, `${node.serverCert}.key`),
+    containerRuntimeEndpoint: `unix://${node.containerdSocket}`,
     // This VM mounts cgroup v1 hierarchies: kubelet >= 1.35 refuses them unless told otherwise, and
     // Debian's containerd 1.6 cannot tell kubelet its cgroup driver, so it is named here.
     cgroupDriver: 'cgroupfs',
@@ -199,14 +251,14 @@ export function kubeletDaemon(c: TestbedConfig): DaemonSpec {
   };
 }
 
-export function kubeProxyConfig(c: TestbedConfig): string {
+export function kubeProxyConfig(c: TestbedConfig, node: HostNode = firstHostNode(c)): string {
   return stringify({
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
     kind: 'KubeProxyConfiguration',
-    clientConnection: { kubeconfig: join(c.stateDir, 'kube-proxy.kubeconfig') },
+    clientConnection: { kubeconfig: node.kubeProxyKubeconfig },
     mode: 'iptables',
     clusterCIDR: c.podCIDR,
-    hostnameOverride: c.nodeName,
+    hostnameOverride: node.nodeName,
     metricsBindAddress: '127.0.0.1:10249',
     healthzBindAddress: '127.0.0.1:10256',
     // leave the kernel's conntrack settings alone: this VM may not expose them

@@ -44,6 +44,12 @@ export const testbedConfig = {
   adminKubeconfig: join(stateDir, 'admin.kubeconfig'),
   containerdSocket: join(runDir, 'containerd.sock'),
   nodeName: 'testbed-node',
+  /**
+   * The host cluster's other nodes: machine n<i> (a network namespace, machine.ts) is node testbed-node-<i> at
+   * 10.197.<i>.2 with pods in 10.200.<i>.0/24, routed by the host. The host node is number 1.
+   */
+  hostNodeIndexes: [2, 3],
+  hostNodeLinkOctet: 197,
   /** The host's address on the pod bridge: pods and workers reach the API server and DNS there. */
   hostIP: '10.199.0.1',
   bridge: 'kctb0',

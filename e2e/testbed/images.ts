@@ -3,7 +3,7 @@
 // names the operator's manifests reference.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { iptablesLayer } from './host-files.ts';
 import { dockerArchive, type ImageSpec, type LayerEntry } from './image-archive.ts';
@@ -116,8 +116,9 @@ export async function loadImages(c: TestbedConfig, target: ImageTarget = testbed
 /** Writes an image's tarball and imports it into a node (also for images a test builds). */
 export async function importImage(c: TestbedConfig, spec: ImageSpec, target: ImageTarget = testbedNode(c)): Promise<void> {
   await mkdir(c.imagesDir, { recursive: true });
-  const file = join(c.imagesDir, `${spec.ref.replace(/[/:]/g, '_')}.tar`);
+  // one file per node: the node machines load their images at the same time
+  const file = join(c.imagesDir, `${spec.ref.replace(/[/:]/g, '_')}.${target.name}.tar`);
   await writeFile(file, dockerArchive(spec));
-  await run('ctr', ['--address', target.socket, '-n', 'k8s.io', 'images', 'import', file]);
+  await run('ctr', ['--address', target.socket, '-n', 'k8s.io', 'images', 'import', file]).finally(() => rm(file, { force: true }));
   log.info({ image: spec.ref, node: target.name }, 'image imported');
 }

@@ -1,6 +1,7 @@
-// The host test bed: a real single-node Kubernetes cluster on this machine (etcd, kube-apiserver,
-// kube-controller-manager, kube-scheduler, containerd + runc + CNI bridge, kubelet, kube-proxy, CoreDNS,
-// a hostPath volume provisioner), started from Go-built binaries and stopped without leftovers.
+// The host test bed: a real Kubernetes cluster on this machine (etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler on loopback; the host node with containerd + runc + CNI bridge, kubelet, kube-proxy; CoreDNS,
+// a hostPath volume provisioner; and node machines in network namespaces, so the host has three nodes),
+// started from Go-built binaries and stopped without leftovers.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -12,6 +13,8 @@ import { DaemonSet, waitFor, isAlive, GiveUp, type DaemonSpec } from './daemons.
 import { setUpNetwork, tearDownNetwork, networkLeftovers } from './network.ts';
 import { loadImages } from './images.ts';
 import { existingWorkers, removeWorker } from './worker.ts';
+import { existingHostNodeMachines, hostNodeMachines, startHostNode, writeHostNodeFiles } from './host-nodes.ts';
+import { removeMachine } from './machine.ts';
 import { killContainers, mountsUnder, unmountAll } from './node-cleanup.ts';
 import { log } from './log.ts';
 import { preflight } from './preflight.ts';
@@ -19,8 +22,8 @@ import { testbedConfig as c } from './config.ts';
 import * as comp from './components.ts';
 
 const daemons = new DaemonSet(c.runDir, c.logDir);
-/** Worker links and the tenants' default pod and Service ranges: traffic in them stays on this machine too. */
-const WORKER_RANGES = ['10.198.0.0/16', '10.244.0.0/16', '10.96.0.0/12'];
+/** Node and worker links, and the tenants' default pod and Service ranges: traffic in them stays on this machine too. */
+const WORKER_RANGES = ['10.197.0.0/16', '10.198.0.0/16', '10.244.0.0/16', '10.96.0.0/12'];
 /** Network namespaces that belong to the test bed: pod sandboxes and the e2e worker machines. */
 export const NETNS_PREFIXES = ['cni-', 'kctb-'];
 const START_ORDER = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'containerd', 'kubelet', 'kube-proxy', 'coredns', 'local-provisioner'];
@@ -93,6 +96,7 @@ async function writeConfigFiles(): Promise<void> {
   await writeIfChanged(join(c.stateDir, 'kubelet.yaml'), comp.kubeletConfig(c));
   await writeIfChanged(join(c.stateDir, 'kube-proxy.yaml'), comp.kubeProxyConfig(c));
   await writeIfChanged(join(c.stateDir, 'Corefile'), comp.corefile(c));
+  await writeHostNodeFiles();
 }
 
 async function startAndWait(spec: DaemonSpec, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
@@ -140,6 +144,8 @@ export async function up(): Promise<UpResult> {
   await startAndWait(comp.kubeProxyDaemon(c), async () => (await fetch('http://127.0.0.1:10256/healthz')).ok, 60_000);
   await startAndWait(comp.corednsDaemon(c), async () => (await fetch('http://127.0.0.1:10281/ready')).ok, 60_000);
   await startAndWait(comp.provisionerDaemon(c), async () => true);
+  log.info({ nodes: hostNodeMachines().map((h) => h.node.nodeName) }, 'test bed: node machines');
+  await Promise.all(hostNodeMachines().map((h) => startHostNode(h)));
   const seconds = (Date.now() - started) / 1000;
   log.info({ kubeconfig: c.adminKubeconfig, seconds }, 'test bed is up');
   return { kubeconfig: c.adminKubeconfig, seconds };
@@ -151,9 +157,13 @@ async function drainPods(): Promise<void> {
   await daemons.stop('kube-controller-manager');
   await daemons.stop('kube-scheduler');
   await kubectl(['delete', 'pods', '--all', '--all-namespaces', '--grace-period=1', '--wait=false']).catch(() => '');
+  const sockets = [c.containerdSocket, ...existingHostNodeMachines().map((m) => m.containerdSocket).filter((s) => existsSync(s))];
   await waitFor('pods to be stopped', async () => {
-    const { stdout } = await run('ctr', ['--address', c.containerdSocket, '-n', 'k8s.io', 'tasks', 'ls', '-q']);
-    return stdout.trim() === '';
+    for (const socket of sockets) {
+      const { stdout } = await run('ctr', ['--address', socket, '-n', 'k8s.io', 'tasks', 'ls', '-q']);
+      if (stdout.trim() !== '') return false;
+    }
+    return true;
   }, 60_000, 500).catch((err: unknown) => log.warn({ err: String(err) }, 'some pods did not stop; killing them'));
 }
 
@@ -187,6 +197,7 @@ const PURGED = ['etcd', 'kubelet', 'volumes', 'cni', 'logs', 'pki'];
 export async function down(options: { purge?: boolean } = {}): Promise<void> {
   for (const worker of existingWorkers()) await removeWorker(worker);
   await drainPods();
+  for (const machine of existingHostNodeMachines()) await removeMachine(machine, { keepImages: true });
   for (const name of ['local-provisioner', 'coredns', 'kube-proxy', 'kubelet']) await daemons.stop(name);
   if (daemons.pid('containerd')) await killContainers(c.containerdSocket);
   await daemons.stop('containerd');
@@ -210,6 +221,8 @@ export async function leftovers(): Promise<string[]> {
   const shims = testbedShims();
   if (shims.length) left.push(`${shims.length} containerd shims`);
   if (existingWorkers().length) left.push(`workers ${existingWorkers().map((w) => w.name).join(', ')}`);
+  const nodeMachines = existingHostNodeMachines().filter((m) => existsSync(`/run/netns/${m.netns}`));
+  if (nodeMachines.length) left.push(`node machines ${nodeMachines.map((m) => m.name).join(', ')}`);
   const mounts = testbedMounts();
   if (mounts.length) left.push(`${mounts.length} mounts`);
   left.push(...(await networkLeftovers(c, NETNS_PREFIXES)));
@@ -232,25 +245,29 @@ function rssMiB(pid: number): number {
   }
 }
 
-/** Memory charged to all pods on the node (cgroup v1 memory controller, as kubelet's cgroupfs driver lays it out). */
+/** Memory charged to the pods of the host's nodes (cgroup v1 memory controller, as kubelet's cgroupfs driver lays it out). */
 function podsMemoryMiB(): number {
-  try {
-    const stat = readFileSync('/sys/fs/cgroup/memory/kubepods/memory.stat', 'utf8');
-    const rss = /^total_rss (\d+)$/m.exec(stat);
-    return rss ? Math.round(Number(rss[1]) / 1024 / 1024) : 0;
-  } catch {
-    return 0;
+  const roots = ['', ...existingHostNodeMachines().map((m) => m.cgroupRoot)];
+  let bytes = 0;
+  for (const root of roots) {
+    try {
+      const stat = readFileSync(`/sys/fs/cgroup/memory${root}/kubepods/memory.stat`, 'utf8');
+      bytes += Number(/^total_rss (\d+)$/m.exec(stat)?.[1] ?? 0);
+    } catch { /* no pods there yet */ }
   }
+  return Math.round(bytes / 1024 / 1024);
 }
 
 export async function status(): Promise<Status> {
-  const components = START_ORDER.map((name) => {
+  // the host's own daemons in start order, then the node and worker machines' (kubelet, containerd, ...)
+  const machineDaemonNames = (await daemons.names()).filter((n) => !START_ORDER.includes(n)).sort();
+  const components = [...START_ORDER, ...machineDaemonNames].map((name) => {
     const pid = daemons.pid(name);
     return { name, pid, rssMiB: pid ? rssMiB(pid) : undefined };
   });
   const shimRss = testbedShims().reduce((sum, pid) => sum + rssMiB(pid), 0);
   components.push({ name: 'containerd-shims', pid: undefined, rssMiB: shimRss });
-  components.push({ name: 'pods (kubepods cgroup)', pid: undefined, rssMiB: podsMemoryMiB() });
+  components.push({ name: 'pods (kubepods cgroups of every host node)', pid: undefined, rssMiB: podsMemoryMiB() });
   let healthy = components.slice(0, START_ORDER.length).every((x) => x.pid);
   if (healthy) healthy = await httpsStatus(`https://127.0.0.1:${c.apiserverPort}/readyz`).then((s) => s === 200, () => false);
   return { up: healthy, kubeconfig: c.adminKubeconfig, components, totalRssMiB: components.reduce((s, x) => s + (x.rssMiB ?? 0), 0) };

@@ -1,0 +1,85 @@
+// The host cluster's other nodes: machines (machine.ts) with their own containerd, kubelet and kube-proxy,
+// registered with certificates of the test bed's CA like the host node. Their pod ranges are routed by the
+// host, so the host cluster has one flat pod network across its nodes, as a CNI would give it; replicas spread
+// over nodes, and a node can be lost (cutHostNode) and brought back.
+import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { run, tryRun } from './exec.ts';
+import { writeKubeconfig } from './kubeconfig.ts';
+import { log } from './log.ts';
+import { testbedConfig as c } from './config.ts';
+import { hostNodes, kubeletConfig, kubeProxyConfig, type HostNode } from './components.ts';
+import { cutMachine, existingMachineNames, inMachine, machineFor, removeMachine, startMachine, startMachineDaemon, type Machine } from './machine.ts';
+
+export interface HostNodeMachine {
+  index: number;
+  node: HostNode;
+  machine: Machine;
+}
+
+export function hostNodeMachines(): HostNodeMachine[] {
+  return hostNodes(c).map((node, i) => {
+    const index = c.hostNodeIndexes[i]!;
+    return { index, node, machine: machineFor('n', c.hostNodeLinkOctet, index) };
+  });
+}
+
+export function hostNodeMachine(nodeName: string): HostNodeMachine {
+  const found = hostNodeMachines().find((h) => h.node.nodeName === nodeName);
+  if (!found) throw new Error(`${nodeName} is not one of the test bed's node machines (${hostNodeMachines().map((h) => h.node.nodeName).join(', ')})`);
+  return found;
+}
+
+/** Kubeconfigs and config files of every node machine (they read them from the host's folders). */
+export async function writeHostNodeFiles(): Promise<void> {
+  const server = `https://${c.hostIP}:${c.apiserverPort}`;
+  for (const { node } of hostNodeMachines()) {
+    await writeKubeconfig(node.kubeletKubeconfig, { server, pkiDir: c.pkiDir, cert: node.clientCert, user: `system:node:${node.nodeName}` });
+    await writeFile(node.kubeletConfigFile, kubeletConfig(c, node));
+    await writeFile(node.kubeProxyConfigFile, kubeProxyConfig(c, node));
+  }
+}
+
+async function kubectl(args: string[]): Promise<string> {
+  return (await run(join(c.bin.kubernetes, 'kubectl'), [`--kubeconfig=${c.adminKubeconfig}`, ...args])).stdout;
+}
+
+async function nodeReady(name: string): Promise<boolean> {
+  const out = await kubectl(['get', 'node', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).catch(() => '');
+  return out.trim() === 'True';
+}
+
+/** kube-proxy's health endpoint inside the machine's network namespace. */
+async function kubeProxyHealthy(m: Machine): Promise<boolean> {
+  return tryRun('ip', ['netns', 'exec', m.netns, process.execPath, '-e',
+    "fetch('http://127.0.0.1:10256/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]);
+}
+
+/** Starts one node machine and waits until its node is Ready and its kube-proxy serves. */
+export async function startHostNode({ node, machine: m }: HostNodeMachine): Promise<void> {
+  const started = Date.now();
+  await startMachine(m, { podSubnet: node.podSubnet, masquerade: false });
+  // the host routes the node's pod range to it: one pod network across the host's nodes
+  await run('ip', ['route', 'replace', node.podSubnet, 'via', m.ip]);
+  await startMachineDaemon(inMachine(m, `${m.name}-kubelet`, join(c.bin.kubernetes, 'kubelet'), [
+    `--config=${node.kubeletConfigFile}`, `--kubeconfig=${node.kubeletKubeconfig}`, `--hostname-override=${node.nodeName}`,
+    `--node-ip=${node.ip}`, `--cgroup-root=${m.cgroupRoot}`, '--v=1',
+  ]), () => nodeReady(node.nodeName), 120_000);
+  await startMachineDaemon(inMachine(m, `${m.name}-kube-proxy`, join(c.bin.kubernetes, 'kube-proxy'), [`--config=${node.kubeProxyConfigFile}`, '--v=1']),
+    () => kubeProxyHealthy(m), 60_000);
+  log.info({ node: node.nodeName, ip: node.ip, ms: Date.now() - started }, 'host node machine is up');
+}
+
+/** Loses a node at once (link down, every process killed), as a power cut would. */
+export const cutHostNode = (h: HostNodeMachine): Promise<void> => cutMachine(h.machine);
+
+/** Stops a node machine; its image store is kept for the next start. */
+export async function removeHostNode(h: HostNodeMachine): Promise<void> {
+  await removeMachine(h.machine, { keepImages: true });
+  await tryRun('ip', ['route', 'del', h.node.podSubnet]);
+}
+
+/** Node machines with state on this host (also those of a test bed configured with more of them). */
+export function existingHostNodeMachines(): Machine[] {
+  return existingMachineNames(/^n\d+$/).map((n) => machineFor('n', c.hostNodeLinkOctet, Number(n.slice(1))));
+}
