@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the Kubernetes binaries (and etcd) from the Go module proxy into a cache outside the repository,
-# keyed by version, so a warm machine skips the build. Prints progress while go compiles.
+# Builds the Kubernetes binaries (and etcd, CoreDNS, helm) from the Go module proxy into a cache outside the
+# repository, keyed by version, so a warm machine skips the build. Prints progress while go compiles.
 #
-#   e2e/build/build-kubernetes.sh            build what is missing, print the bin folder
+#   e2e/build/build-kubernetes.sh            build what is missing, print the Kubernetes bin folder
+#   e2e/build/build-kubernetes.sh helm       build only the named parts (kubernetes etcd coredns helm)
 #   KUBECEPTION_CACHE=/some/dir ...          cache root (default ~/.cache/kubeception)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -12,6 +13,7 @@ cache=${KUBECEPTION_CACHE:-$HOME/.cache/kubeception}
 kube_bin="$cache/kubernetes/$KUBE_VERSION/bin"
 etcd_bin="$cache/etcd/$ETCD_VERSION/bin"
 coredns_bin="$cache/coredns/$COREDNS_VERSION/bin"
+helm_bin="$cache/helm/$HELM_VERSION/bin"
 kube_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubeadm kubectl)
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
@@ -105,7 +107,30 @@ build_coredns() {
   rm -rf "$coredns_bin"; mv "$coredns_bin.tmp" "$coredns_bin"
 }
 
-build_kubernetes
-build_etcd
-build_coredns
+# helm from its module (installs, lints and renders manifests/kubeception). The version is stamped the way
+# helm's Makefile does for a tagged release, so `helm version` names it.
+build_helm() {
+  if [ -x "$helm_bin/helm" ]; then log "helm $HELM_VERSION: cached in $helm_bin"; return; fi
+  local module="helm.sh/helm/${HELM_VERSION%%.*}"   # helm.sh/helm/v4
+  local work="$cache/work/helm-$HELM_VERSION"
+  mkdir -p "$work" "$helm_bin.tmp"
+  printf 'module kubeception.local/helm-build\n\ngo 1.26.0\n\nrequire %s %s\n' "$module" "$HELM_VERSION" >"$work/go.mod"
+  log "helm $HELM_VERSION: resolving modules"
+  (cd "$work" && GOFLAGS=-mod=mod go list "$module/cmd/helm" >/dev/null)
+  local ld="-s -w -X $module/internal/version.version=$HELM_VERSION -X $module/internal/version.metadata="
+  ld+=" -X $module/internal/version.gitCommit=module-proxy-$HELM_VERSION -X $module/internal/version.gitTreeState=clean"
+  log "helm $HELM_VERSION: compiling"
+  build_with_progress "helm" "$work" "$work/build.log" -mod=mod -trimpath -ldflags "$ld" -o "$helm_bin.tmp/helm" "$module/cmd/helm"
+  rm -rf "$helm_bin"; mv "$helm_bin.tmp" "$helm_bin"
+  "$helm_bin/helm" version >&2
+}
+
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(kubernetes etcd coredns helm)
+for part in "${parts[@]}"; do
+  case $part in
+    kubernetes | etcd | coredns | helm) "build_$part" ;;
+    *) log "unknown part '$part' (known: kubernetes etcd coredns helm)"; exit 2 ;;
+  esac
+done
 echo "$kube_bin"

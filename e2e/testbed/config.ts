@@ -28,11 +28,14 @@ export const testbedConfig = {
     etcd: versions.ETCD_VERSION!,
     coredns: versions.COREDNS_VERSION!,
     pause: versions.PAUSE_VERSION!,
+    helm: versions.HELM_VERSION!,
   },
   bin: {
     kubernetes: join(cacheRoot, 'kubernetes', versions.KUBE_VERSION!, 'bin'),
     etcd: join(cacheRoot, 'etcd', versions.ETCD_VERSION!, 'bin'),
     coredns: join(cacheRoot, 'coredns', versions.COREDNS_VERSION!, 'bin'),
+    /** Folder of the `helm` binary (manifests/kubeception: lint, template, install). */
+    helm: join(cacheRoot, 'helm', versions.HELM_VERSION!, 'bin'),
     cni: '/usr/lib/cni',
   },
   cacheRoot,
