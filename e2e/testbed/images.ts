@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { iptablesLayer } from './host-files.ts';
-import { dockerArchive, type ImageSpec, type LayerEntry } from './image-archive.ts';
+import { dockerArchive, type ImageSpec, type LayerEntry } from '../../images/archive.ts';
 import { run } from './exec.ts';
 import { log } from './log.ts';
 import { pauseImage, type TestbedConfig } from './config.ts';
