@@ -249,14 +249,21 @@ export interface BuiltImage {
   archive: Buffer;
 }
 
+/**
+ * Layer tars already written, by layer object: images built from the same Layer objects (the product
+ * images share their base and dependencies) write each once. The layers must not change meanwhile.
+ */
+export type LayerCache = WeakMap<Layer, Buffer>;
+
 /** Builds a docker-archive of the image; `onLayer` hears of each layer as it is written (progress). */
-export function buildImage(spec: ImageSpec, onLayer?: (layer: BuiltLayer, index: number, total: number) => void): BuiltImage {
+export function buildImage(spec: ImageSpec, onLayer?: (layer: BuiltLayer, index: number, total: number) => void, cache?: LayerCache): BuiltImage {
   if ((spec.layers === undefined) === (spec.entries === undefined)) throw new Error(`image ${spec.ref}: give either layers or entries`);
   const layers = spec.layers ?? [{ comment: 'kubeception images/archive.ts', entries: spec.entries! }];
   const tars: Buffer[] = [];
   const built: BuiltLayer[] = [];
   for (const [index, layer] of layers.entries()) {
-    const data = layerTar(layer.entries);
+    const data = cache?.get(layer) ?? layerTar(layer.entries);
+    cache?.set(layer, data);
     const info = { comment: layer.comment, diffId: `sha256:${sha256(data)}`, size: data.length };
     tars.push(data);
     built.push(info);
