@@ -58,6 +58,11 @@ export function checkVersion(version: string): string {
 
 export const productImageRef = (name: ProductImageName, version: string) => `${PRODUCT_REGISTRY}/${name}:${checkVersion(version)}`;
 
+/** package.json's "version": the images' default tag. */
+export function packageVersion(root = repoRoot): string {
+  return checkVersion((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: string }).version ?? '');
+}
+
 /** The package.json the image ships: what Node needs (ESM) and the version the programs report. */
 export function appPackageJson(pkg: { name?: string; description?: string; license?: string }, version: string): Buffer {
   const shipped = { name: pkg.name, version, description: pkg.description, license: pkg.license, private: true, type: 'module' };
