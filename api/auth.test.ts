@@ -4,6 +4,7 @@ import { buildApp } from './app.ts';
 import { bearerKey, generateApiKey, grantableGroupProblem, hashApiKey, parseKeyRecord } from './auth.ts';
 import { parseKeySecret } from './host/auth-store.ts';
 import { memoryWorld, testKey } from './testing.ts';
+import { productVersion } from '../core/index.ts';
 
 const now = '2030-01-01T00:00:00.000Z';
 
@@ -94,4 +95,12 @@ test('repeated failed authentications from one address are slowed down; valid ke
 test('public endpoints need no key', async () => {
   const { app } = await world();
   for (const url of ['/healthz', '/readyz', '/openapi.json', '/docs']) assert.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url);
+});
+
+test('the health answers say which version answers, as the OpenAPI document describes', async () => {
+  const { app } = await world();
+  for (const url of ['/healthz', '/readyz']) assert.deepEqual((await app.inject({ method: 'GET', url })).json(), { status: 'ok', version: productVersion }, url);
+  const openapi = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+  const schema = openapi.paths['/healthz'].get.responses['200'].content['application/json'].schema;
+  assert.equal(schema.properties.version.type, 'string');
 });

@@ -4,7 +4,7 @@ import { parseConfig, USAGE } from './config.ts';
 import { hostDependencies } from './host/index.ts';
 import { loadHostKubeConfig } from './host/kube.ts';
 import { PeriodicTasks } from './metering.ts';
-import { createLogger } from '../core/index.ts';
+import { createLogger, productVersion } from '../core/index.ts';
 
 async function main(): Promise<void> {
   let config;
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ host: config.host, port: config.port });
-  logger.info({ namespace: config.namespace, layout: config.layout }, 'kubeception API ready');
+  logger.info({ version: productVersion, namespace: config.namespace, layout: config.layout }, 'kubeception API ready');
   periodic.start();
 }
 

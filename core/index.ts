@@ -9,6 +9,7 @@
 //   join-tokens.ts   kubeadm bootstrap tokens inside a tenant and the `kubeadm join` command
 //   tenant-access.ts reaching a tenant's API server with the credentials the operator keeps in the host
 //   log.ts           the product's structured logger
+//   version.ts       the product's version (package.json), which both programs report
 export * from './contract.ts';
 export * from './tenant.ts';
 export * from './kube/kube-client.ts';
@@ -19,3 +20,4 @@ export * from './pki/index.ts';
 export * from './join-tokens.ts';
 export * from './tenant-access.ts';
 export * from './log.ts';
+export * from './version.ts';

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { parseConfig, USAGE, type OperatorConfig } from './config.ts';
-import { GROUP, KubeClient, PLURAL, TenantClients, apply, createLogger, type Applicable } from '../core/index.ts';
+import { GROUP, KubeClient, PLURAL, TenantClients, apply, createLogger, productVersion, type Applicable } from '../core/index.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { EventRecorder } from './runtime/events.ts';
 import { createMetrics, startHealthServer } from './runtime/metrics.ts';
@@ -70,7 +70,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop: () =>
     },
   });
   const leading = elector.run();
-  logger.info({ metricsPort: health.port, leaseNamespace: config.leaseNamespace }, 'operator started');
+  logger.info({ version: productVersion, metricsPort: health.port, leaseNamespace: config.leaseNamespace }, 'operator started');
   return {
     stop: async () => {
       await elector.stop();

@@ -1,6 +1,8 @@
 // /healthz: the process answers (liveness). /readyz: it can do its job, i.e. reach the host API
-// with the CRD installed and read the key store (readiness). Both are unauthenticated.
+// with the CRD installed and read the key store (readiness). Both are unauthenticated, and both say which
+// version of the product answers (package.json's), so a rollout can be watched from outside.
 import type { FastifyInstance } from 'fastify';
+import { productVersion } from '../../core/index.ts';
 import { problems } from '../problems.ts';
 
 export interface HealthRouteOptions {
@@ -8,19 +10,25 @@ export interface HealthRouteOptions {
   checkReady: () => Promise<void>;
   /** A passing check is reused this long, so probes do not hammer the host API (default 2 s). */
   cacheMs?: number;
+  /** The version in the answers (default: the product version). */
+  version?: string;
 }
 
-const healthResponse = { type: 'object', properties: { status: { type: 'string' } } } as const;
+const healthResponse = {
+  type: 'object',
+  properties: { status: { type: 'string' }, version: { type: 'string', description: 'The version of the Kubeception API that answers.' } },
+} as const;
 
 export async function healthRoutes(app: FastifyInstance, options: HealthRouteOptions): Promise<void> {
   let okUntil = 0;
   let pending: Promise<void> | undefined;
   const cacheMs = options.cacheMs ?? 2000;
+  const ok = { status: 'ok', version: options.version ?? productVersion };
 
   app.get(
     '/healthz',
     { schema: { summary: 'Liveness', tags: ['health'], operationId: 'health', response: { 200: healthResponse } } },
-    async () => ({ status: 'ok' }),
+    async () => ok,
   );
 
   app.get(
@@ -35,7 +43,7 @@ export async function healthRoutes(app: FastifyInstance, options: HealthRouteOpt
       },
     },
     async (request) => {
-      if (Date.now() < okUntil) return { status: 'ok' };
+      if (Date.now() < okUntil) return ok;
       // One check at a time, shared by concurrent probes.
       pending ??= options.checkReady().finally(() => (pending = undefined));
       try {
@@ -45,7 +53,7 @@ export async function healthRoutes(app: FastifyInstance, options: HealthRouteOpt
         throw problems.unavailable(`not ready: ${(error as Error).message}`);
       }
       okUntil = Date.now() + cacheMs;
-      return { status: 'ok' };
+      return ok;
     },
   );
 }

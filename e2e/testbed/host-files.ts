@@ -3,7 +3,7 @@
 import { readFile, readdir, readlink, realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { run } from './exec.ts';
-import type { LayerEntry } from './image-archive.ts';
+import type { LayerEntry } from '../../images/archive.ts';
 
 async function sharedLibraries(file: string): Promise<string[]> {
   const { stdout } = await run('ldd', [file]).catch(() => ({ stdout: '' }));

@@ -9,7 +9,8 @@ import { writeKubeconfig } from './kubeconfig.ts';
 import { log } from './log.ts';
 import { testbedConfig as c } from './config.ts';
 import { hostNodes, kubeletConfig, kubeProxyConfig, type HostNode } from './components.ts';
-import { cutMachine, existingMachineNames, inMachine, machineFor, removeMachine, startMachine, startMachineDaemon, type Machine } from './machine.ts';
+import { cutMachine, existingMachineNames, inMachine, machineFor, machineImageTarget, removeMachine, startMachine, startMachineDaemon, type Machine } from './machine.ts';
+import { testbedNode, type ImageTarget } from './images.ts';
 
 export interface HostNodeMachine {
   index: number;
@@ -82,4 +83,9 @@ export async function removeHostNode(h: HostNodeMachine): Promise<void> {
 /** Node machines with state on this host (also those of a test bed configured with more of them). */
 export function existingHostNodeMachines(): Machine[] {
   return existingMachineNames(/^n\d+$/).map((n) => machineFor('n', c.hostNodeLinkOctet, Number(n.slice(1))));
+}
+
+/** Every node of the host cluster as a place to import images into: the host node and the node machines. */
+export function hostNodeImageTargets(): ImageTarget[] {
+  return [testbedNode(c), ...hostNodeMachines().map((h) => machineImageTarget(h.machine))];
 }

@@ -1,12 +1,14 @@
 // The images the test bed runs, all built here from local binaries (no registry is reachable): the pod
-// sandbox (pause), the e2e workload (hello), and the tenant control plane images under the upstream
-// names the operator's manifests reference.
+// sandbox (pause), the e2e workload (hello), the tenant control plane images under the upstream
+// names the operator's manifests reference, and the product's own images (operator and API, made by
+// images/product.ts) for the host node.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { iptablesLayer } from './host-files.ts';
-import { dockerArchive, type ImageSpec, type LayerEntry } from './image-archive.ts';
+import { dockerArchive, type ImageSpec, type LayerEntry } from '../../images/archive.ts';
+import { buildProductImages, packageVersion, PRODUCT_PROGRAMS, productImageRef, productImages, productImageSources, readProductInputs, type ProductImageName } from '../../images/product.ts';
 import { run } from './exec.ts';
 import { log } from './log.ts';
 import { pauseImage, type TestbedConfig } from './config.ts';
@@ -79,7 +81,21 @@ export function imageRecipes(c: TestbedConfig, programs: string): ImageRecipe[] 
       }),
     },
     { ref: corednsRef, sources: [join(c.bin.coredns, 'coredns')], make: async () => ({ ref: corednsRef, entries: [await binaryEntry('coredns', join(c.bin.coredns, 'coredns'))], entrypoint: ['/coredns'] }) },
+    ...PRODUCT_PROGRAMS.map(({ name }) => productRecipe(c, name)),
   ];
+}
+
+/**
+ * The operator or API image at package.json's version. Its sources are every file it is made from (the
+ * programs' import closure, package.json and the lock, Node, the image builder), so a code change
+ * re-imports it at the next `up`. Worker machines do not get it (worker.ts lists what they load).
+ */
+function productRecipe(c: TestbedConfig, name: ProductImageName): ImageRecipe {
+  return {
+    ref: productImageRef(name, packageVersion(c.repoRoot)),
+    sources: productImageSources(name, c.repoRoot),
+    make: async () => productImages(await readProductInputs({ root: c.repoRoot, only: [name] }))[0]!.spec,
+  };
 }
 
 /** A containerd to load images into: the test bed node's, or a worker machine's. */
@@ -115,10 +131,34 @@ export async function loadImages(c: TestbedConfig, target: ImageTarget = testbed
 
 /** Writes an image's tarball and imports it into a node (also for images a test builds). */
 export async function importImage(c: TestbedConfig, spec: ImageSpec, target: ImageTarget = testbedNode(c)): Promise<void> {
+  await importArchive(c, spec.ref, dockerArchive(spec), [target]);
+}
+
+let archiveSerial = 0;
+
+async function importArchive(c: TestbedConfig, ref: string, archive: Buffer, targets: ImageTarget[]): Promise<void> {
   await mkdir(c.imagesDir, { recursive: true });
-  // one file per node: the node machines load their images at the same time
-  const file = join(c.imagesDir, `${spec.ref.replace(/[/:]/g, '_')}.${target.name}.tar`);
-  await writeFile(file, dockerArchive(spec));
-  await run('ctr', ['--address', target.socket, '-n', 'k8s.io', 'images', 'import', file]).finally(() => rm(file, { force: true }));
-  log.info({ image: spec.ref, node: target.name }, 'image imported');
+  // a file of its own per call: the node machines load their images at the same time
+  const file = join(c.imagesDir, `${ref.replace(/[/:]/g, '_')}.${process.pid}-${++archiveSerial}.tar`);
+  await writeFile(file, archive);
+  try {
+    for (const target of targets) {
+      await run('ctr', ['--address', target.socket, '-n', 'k8s.io', 'images', 'import', file]);
+      log.info({ image: ref, node: target.name }, 'image imported');
+    }
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+/**
+ * Builds the product images (operator and API) at `version` and imports them into every target; returns
+ * their references. The default version is package.json's; another one (e.g. '0.1.1-e2e', for the
+ * self-upgrade test) is a real code change: the images' package.json says it, so the programs report it.
+ * Built once, imported into each node.
+ */
+export async function importProductImages(c: TestbedConfig, targets: ImageTarget[], options: { version?: string; only?: ProductImageName[] } = {}): Promise<string[]> {
+  const { images } = await buildProductImages({ root: c.repoRoot, ...options });
+  for (const image of images) await importArchive(c, image.ref, image.built.archive, targets);
+  return images.map((image) => image.ref);
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { productVersion } from '../../core/index.ts';
 import { countPhases, createMetrics, recordReconcile, setTenantPhases, startHealthServer } from './metrics.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -40,6 +41,12 @@ test('reconcile, queue and tenant metrics appear in the exposition', async () =>
   assert.match(await metrics.registry.metrics(), /kubeception_informer_restarts_total\{informer="tcps"\} 5/, 'counts grow, not reset');
   queue.done('a');
   await queue.shutDown();
+});
+
+test('kubeception_build_info says which version runs', async () => {
+  const lines = (text: string) => text.split('\n').filter((line) => line.startsWith('kubeception_build_info'));
+  assert.deepEqual(lines(await createMetrics({ defaultMetrics: false }).registry.metrics()), [`kubeception_build_info{version="${productVersion}"} 1`]);
+  assert.deepEqual(lines(await createMetrics({ defaultMetrics: false, version: '0.1.1-e2e' }).registry.metrics()), ['kubeception_build_info{version="0.1.1-e2e"} 1']);
 });
 
 test('health server answers /metrics, /healthz, /readyz and 404', async () => {

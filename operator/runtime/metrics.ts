@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { ProcessedInfo, WorkQueue } from './work-queue.ts';
-import { PHASES } from '../../core/index.ts';
+import { PHASES, productVersion } from '../../core/index.ts';
 
 /** What metrics need of an informer (kept structural so any Informer<T> fits). */
 interface RestartCounting {
@@ -38,6 +38,8 @@ export interface MetricsOptions {
   registry?: Registry;
   /** Also export process metrics (CPU, memory, event loop lag; default true). */
   defaultMetrics?: boolean;
+  /** The version in kubeception_build_info (default: the product version, package.json's). */
+  version?: string;
 }
 
 export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
@@ -97,6 +99,14 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
     }),
   };
   setTenantPhases(metrics, {});
+  // Which build runs, the Prometheus way: a constant 1 with the version as a label (an upgrade shows
+  // up as the label changing, and `count by (version)` shows a rollout in progress).
+  new Gauge({
+    name: 'kubeception_build_info',
+    help: 'The running operator build: always 1, its version as a label.',
+    labelNames: ['version'] as const,
+    registers: [registry],
+  }).set({ version: options.version ?? productVersion }, 1);
   return metrics;
 }
 
