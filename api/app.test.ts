@@ -275,3 +275,16 @@ test("an update the CRD's rules refuse is a 422 with the CRD's message, and noth
   assert.match(refused.json().detail, /stand-in rule/);
   assert.equal(await world.clusters.get(id), before);
 });
+
+test('--default-service-type: clusters created through the API get it; without it the CRD default applies', async () => {
+  for (const defaultServiceType of ['LoadBalancer', 'NodePort', undefined] as const) {
+    const world = memoryWorld({ validateTcp: validateWithCrd, ...(defaultServiceType === undefined ? {} : { defaultServiceType }) });
+    world.auth.add(testKey('alice'), { account: 'alice', scopes: ['write', 'read'], groups: [] });
+    const app = await buildApp(world.deps);
+    const created = await app.inject({ method: 'POST', url: '/v1/clusters', headers: { authorization: `Bearer ${testKey('alice')}` }, payload: { name: 'x' } });
+    assert.equal(created.statusCode, 202, created.body);
+    const tcp = await world.clusters.get(created.json().id);
+    assert.equal(tcp?.spec.networkProfile?.serviceType, defaultServiceType, String(defaultServiceType));
+    if (defaultServiceType === undefined) assert.equal(tcp?.spec.networkProfile, undefined, 'nothing written: the CRD defaults the whole profile');
+  }
+});

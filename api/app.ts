@@ -18,6 +18,8 @@ import { versionRoutes } from './routes/versions.ts';
 import { DEFAULT_LIMITS, SHARED_SCHEMAS, type ApiLimits } from './schemas.ts';
 import type { TcpValidator } from './tcp-validation.ts';
 import type { TenantAccess } from './tenant-access.ts';
+import type { TlsMaterial } from './tls.ts';
+import type { ServiceType } from './config.ts';
 import { systemClock, type Clock } from './types.ts';
 import type { UsageLedger } from './usage.ts';
 import { installValidation } from './validation.ts';
@@ -51,6 +53,10 @@ export interface AppDependencies {
   bodyLimit?: number;
   /** Behind a load balancer: trust X-Forwarded-For for client addresses. */
   trustProxy?: boolean;
+  /** Serve HTTPS with this certificate and key (server.ts reloads them through server.setSecureContext). */
+  https?: TlsMaterial;
+  /** spec.networkProfile.serviceType of new clusters; unset leaves it to the CRD's default. */
+  defaultServiceType?: ServiceType;
 }
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -79,6 +85,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     // Deep or huge query strings are not something this API takes.
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    ...(deps.https === undefined ? {} : { https: { cert: deps.https.cert, key: deps.https.key } }),
   });
 
   // The API takes JSON only: anything else is 415 rather than a string that then fails validation.
@@ -114,6 +121,7 @@ export async function buildApp(deps: AppDependencies): Promise<FastifyInstance> 
     clock,
     ...(deps.validateTcp === undefined ? {} : { validateTcp: deps.validateTcp }),
     ...(deps.newClusterId === undefined ? {} : { newId: deps.newClusterId }),
+    ...(deps.defaultServiceType === undefined ? {} : { defaultServiceType: deps.defaultServiceType }),
   });
   await app.register(kubeconfigRoutes, { clusters: deps.clusters, tenants: deps.tenants, limits });
   await app.register(joinTokenRoutes, { clusters: deps.clusters, tenants: deps.tenants, limits });

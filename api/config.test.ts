@@ -30,3 +30,20 @@ test('bad settings are refused with a message naming the flag', () => {
   assert.throws(() => parseConfig(['--prot', '1'], {}), /Unknown option '--prot'/);
   assert.throws(() => parseConfig(['--help'], {}), (error: Error) => error.message === USAGE);
 });
+
+test('TLS: both files or neither, from flags or the environment', () => {
+  assert.equal(parseConfig([], {}).tls, undefined);
+  assert.deepEqual(parseConfig(['--tls-cert-file', '/tls/tls.crt', '--tls-key-file', '/tls/tls.key'], {}).tls, { certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' });
+  assert.deepEqual(parseConfig([], { API_TLS_CERT_FILE: '/e/c', API_TLS_KEY_FILE: '/e/k' }).tls, { certFile: '/e/c', keyFile: '/e/k' });
+  assert.deepEqual(parseConfig(['--tls-key-file', '/f/k'], { API_TLS_CERT_FILE: '/e/c', API_TLS_KEY_FILE: '/e/k' }).tls, { certFile: '/e/c', keyFile: '/f/k' });
+  assert.throws(() => parseConfig(['--tls-cert-file', '/tls/tls.crt'], {}), /--tls-cert-file \(API_TLS_CERT_FILE\) is set but --tls-key-file \(API_TLS_KEY_FILE\) is not/);
+  assert.throws(() => parseConfig([], { API_TLS_KEY_FILE: '/k' }), /--tls-key-file \(API_TLS_KEY_FILE\) is set but --tls-cert-file/);
+});
+
+test('default service type: unset leaves the CRD default; one of the three; anything else refused', () => {
+  assert.equal(parseConfig([], {}).defaultServiceType, undefined);
+  assert.equal(parseConfig(['--default-service-type', 'LoadBalancer'], {}).defaultServiceType, 'LoadBalancer');
+  assert.equal(parseConfig([], { DEFAULT_SERVICE_TYPE: 'NodePort' }).defaultServiceType, 'NodePort');
+  assert.equal(parseConfig([], { DEFAULT_SERVICE_TYPE: '' }).defaultServiceType, undefined);
+  assert.throws(() => parseConfig(['--default-service-type', 'nodeport'], {}), /--default-service-type \(DEFAULT_SERVICE_TYPE\) must be one of ClusterIP, NodePort, LoadBalancer, got "nodeport"/);
+});

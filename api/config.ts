@@ -1,6 +1,10 @@
 // Settings of the API process, from command-line flags with environment fallbacks (flags win).
 import { parseArgs } from 'node:util';
 import type { NamespaceLayout } from './host/cluster-store.ts';
+import type { TlsFiles } from './tls.ts';
+import { SERVICE_TYPES } from '../crds/schema/tenant-control-plane.ts';
+
+export type ServiceType = (typeof SERVICE_TYPES)[number];
 
 export interface ApiConfig {
   host: string;
@@ -15,6 +19,10 @@ export interface ApiConfig {
   meteringIntervalSeconds: number;
   logLevel: string;
   trustProxy: boolean;
+  /** Serve HTTPS with this pair (reloaded when the files change); unset: plain HTTP. */
+  tls?: TlsFiles;
+  /** spec.networkProfile.serviceType of clusters created through the API; unset: the CRD's default. */
+  defaultServiceType?: ServiceType;
 }
 
 export const USAGE = `Usage: node api/server.ts [options]
@@ -32,6 +40,12 @@ export const USAGE = `Usage: node api/server.ts [options]
   --metering-interval <s>       seconds between metering passes (default 60)
   --log-level <level>           pino level (LOG_LEVEL, default info)
   --trust-proxy                 take client addresses from X-Forwarded-For
+  --tls-cert-file <path>        serve HTTPS with this certificate (PEM, chain allowed; API_TLS_CERT_FILE);
+                                needs --tls-key-file; both files are re-read every 10 s and a changed
+                                pair is served without a restart (a mounted Secret updated in place)
+  --tls-key-file <path>         its private key (PEM; API_TLS_KEY_FILE)
+  --default-service-type <t>    how new clusters are exposed: ClusterIP, NodePort or LoadBalancer
+                                (DEFAULT_SERVICE_TYPE; default: the CRD's default, ClusterIP)
 
 API keys: node api/keys-cli.ts --help`;
 
@@ -40,6 +54,24 @@ function positiveNumber(value: string | undefined, fallback: number, what: strin
   const number = Number(value);
   if (!Number.isFinite(number) || number <= 0) throw new Error(`${what} must be a positive number, got ${JSON.stringify(value)}`);
   return number;
+}
+
+const unset = (value: string | undefined): value is undefined | '' => value === undefined || value === '';
+
+/** Both or neither: a certificate without its key (or the reverse) is a broken install, not plain HTTP. */
+function tlsFiles(certFile: string | undefined, keyFile: string | undefined): TlsFiles | undefined {
+  if (unset(certFile) && unset(keyFile)) return undefined;
+  if (unset(certFile)) throw new Error('--tls-key-file (API_TLS_KEY_FILE) is set but --tls-cert-file (API_TLS_CERT_FILE) is not: give both to serve HTTPS, or neither');
+  if (unset(keyFile)) throw new Error('--tls-cert-file (API_TLS_CERT_FILE) is set but --tls-key-file (API_TLS_KEY_FILE) is not: give both to serve HTTPS, or neither');
+  return { certFile, keyFile };
+}
+
+function serviceType(value: string | undefined): ServiceType | undefined {
+  if (unset(value)) return undefined;
+  if (!(SERVICE_TYPES as readonly string[]).includes(value)) {
+    throw new Error(`--default-service-type (DEFAULT_SERVICE_TYPE) must be one of ${SERVICE_TYPES.join(', ')}, got ${JSON.stringify(value)}`);
+  }
+  return value as ServiceType;
 }
 
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ApiConfig {
@@ -58,6 +90,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ApiConfig {
       'metering-interval': { type: 'string' },
       'log-level': { type: 'string' },
       'trust-proxy': { type: 'boolean' },
+      'tls-cert-file': { type: 'string' },
+      'tls-key-file': { type: 'string' },
+      'default-service-type': { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -70,6 +105,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ApiConfig {
       ? { kind: 'shared', namespace: sharedNamespace }
       : { kind: 'per-cluster', prefix: values['cluster-namespace-prefix'] ?? 'kc-' };
   const kubeconfig = values.kubeconfig ?? env.KUBECONFIG;
+  const tls = tlsFiles(values['tls-cert-file'] ?? env.API_TLS_CERT_FILE, values['tls-key-file'] ?? env.API_TLS_KEY_FILE);
+  const defaultServiceType = serviceType(values['default-service-type'] ?? env.DEFAULT_SERVICE_TYPE);
   return {
     host: values.host ?? env.API_HOST ?? '0.0.0.0',
     port,
@@ -83,5 +120,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ApiConfig {
     meteringIntervalSeconds: positiveNumber(values['metering-interval'], 60, '--metering-interval'),
     logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
     trustProxy: values['trust-proxy'] ?? false,
+    ...(tls === undefined ? {} : { tls }),
+    ...(defaultServiceType === undefined ? {} : { defaultServiceType }),
   };
 }

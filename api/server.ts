@@ -4,6 +4,8 @@ import { parseConfig, USAGE } from './config.ts';
 import { hostDependencies } from './host/index.ts';
 import { loadHostKubeConfig } from './host/kube.ts';
 import { PeriodicTasks } from './metering.ts';
+import { readTlsMaterial, reloadServerTls } from './tls.ts';
+import type { Server as HttpsServer } from 'node:https';
 import { createLogger, productVersion } from '../core/index.ts';
 
 async function main(): Promise<void> {
@@ -16,6 +18,14 @@ async function main(): Promise<void> {
     process.exit(message === USAGE ? 0 : 2);
   }
   const logger = createLogger('kubeception-api', config.logLevel);
+  // Read before anything else: a missing or mismatched pair stops the start with the files named.
+  let tls;
+  try {
+    tls = config.tls === undefined ? undefined : await readTlsMaterial(config.tls);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
   const deps = hostDependencies({
     kubeConfig: loadHostKubeConfig(config.kubeconfig),
     namespace: config.namespace,
@@ -23,7 +33,15 @@ async function main(): Promise<void> {
     logger,
   });
   await deps.start();
-  const app = await buildApp({ ...deps, rateLimit: config.rateLimit, trustProxy: config.trustProxy });
+  const app = await buildApp({
+    ...deps,
+    rateLimit: config.rateLimit,
+    trustProxy: config.trustProxy,
+    ...(tls === undefined ? {} : { https: tls }),
+    ...(config.defaultServiceType === undefined ? {} : { defaultServiceType: config.defaultServiceType }),
+  });
+  // With TLS, fastify's server is a node:https Server, whose setSecureContext swaps the pair for new connections.
+  const reloader = config.tls === undefined || tls === undefined ? undefined : reloadServerTls(app.server as unknown as HttpsServer, config.tls, tls, logger);
   const periodic = new PeriodicTasks({
     intervalMs: config.meteringIntervalSeconds * 1000,
     log: logger,
@@ -40,6 +58,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     await periodic.stop();
+    await reloader?.stop();
     await app.close();
     await deps.close();
     process.exit(0);
@@ -48,8 +67,9 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ host: config.host, port: config.port });
-  logger.info({ version: productVersion, namespace: config.namespace, layout: config.layout }, 'kubeception API ready');
+  logger.info({ version: productVersion, namespace: config.namespace, layout: config.layout, https: tls !== undefined, defaultServiceType: config.defaultServiceType }, 'kubeception API ready');
   periodic.start();
+  reloader?.start();
 }
 
 await main();

@@ -59,6 +59,8 @@ export interface NewClusterInput {
   version: TenantControlPlaneSpecInput['version'];
   /** Hash of the Idempotency-Key that created it (a label, for tracing duplicates). */
   idempotencyKeyHash?: string;
+  /** How the cluster is exposed (the API's --default-service-type); unset: the CRD's default. */
+  serviceType?: NonNullable<TenantControlPlaneSpecInput['networkProfile']>['serviceType'];
 }
 
 export function buildTenantControlPlane(input: NewClusterInput): TenantControlPlane {
@@ -80,6 +82,7 @@ export function buildTenantControlPlane(input: NewClusterInput): TenantControlPl
     spec: {
       version: input.version,
       controlPlane: controlPlaneFor(input.size),
+      ...(input.serviceType === undefined ? {} : { networkProfile: { serviceType: input.serviceType } }),
     },
   };
 }

@@ -102,6 +102,8 @@ export const objectNames = (tenant: string) => ({
   apiServerService: `${tenant}-apiserver`,
   apiServerConfig: `${tenant}-apiserver-config`,
   etcdNetworkPolicy: `${tenant}-etcd`,
+  /** Role + RoleBinding: the REST API's service account may get API_READ_SECRETS of this tenant. */
+  apiSecretReader: `${tenant}-api-secret-reader`,
 });
 
 /** Every host Secret of tenant `tenant`. The first eleven are its PKI and kubeconfigs (core/pki). */
@@ -149,6 +151,13 @@ export const SECRET_KEYS = {
   schedulerKubeconfig: ['scheduler.conf'],
   joinCommand: ['command', 'expiresAt'],
 } as const satisfies Record<SecretName, readonly string[]>;
+
+/**
+ * The Secrets of a tenant the REST API reads: the CA (signs per-user certificates, gives the discovery
+ * hash) and the admin kubeconfig (acts inside the tenant). The operator grants the API `get` on exactly
+ * these, per tenant it made (operator --api-service-account), instead of a cluster-wide Secret read.
+ */
+export const API_READ_SECRETS = ['ca', 'adminKubeconfig'] as const satisfies readonly SecretName[];
 
 /** The kubeconfig Secrets status.kubeconfigSecrets names. */
 export const kubeconfigSecrets = (tenant: string) => ({ admin: secretNames(tenant).adminKubeconfig, clusterAPI: secretNames(tenant).clusterAPIKubeconfig });

@@ -3,13 +3,15 @@
 // `<name>-admin-kubeconfig` (admin.conf) lets the API act inside the tenant (join tokens, node count).
 // The tenant API server is reached at status.endpoint, the address clients use.
 import type { V1NodeList, V1Secret } from '@kubernetes/client-node';
-import { KubeApiError, KubeClient, buildUserKubeconfig, discoveryTokenCaCertHash, formatToken, issueUserCertificate, joinCommand, listJoinTokens, mintJoinToken, pkiSecretName, revokeJoinToken, TenantClients, type JoinTokenInfo } from '../../core/index.ts';
+import { KubeApiError, KubeClient, buildUserKubeconfig, discoveryTokenCaCertHash, formatToken, issueUserCertificate, joinCommand, listJoinTokens, mintJoinToken, revokeJoinToken, secretNames, TenantClients, API_READ_SECRETS, type JoinTokenInfo } from '../../core/index.ts';
 import type { ClusterStore } from '../cluster-store.ts';
 import { ProblemError, problems } from '../problems.ts';
 import type { TenantControlPlane } from '../tcp.ts';
 import type { IssuedKubeconfig, JoinTokenSummary, KubeconfigRequest, MintedJoinTokenView, TenantAccess } from '../tenant-access.ts';
 import { systemClock, type Clock } from '../types.ts';
 import { isStatus, onHost, unb64 } from './kube.ts';
+
+type ApiReadSecret = (typeof API_READ_SECRETS)[number];
 
 export interface HostTenantAccessOptions {
   host: KubeClient;
@@ -53,13 +55,22 @@ export class HostTenantAccess implements TenantAccess {
     this.#tenantClients = new TenantClients({ timeoutMs: options.tenantTimeoutMs ?? 10_000 });
   }
 
-  async #secret(tcp: TenantControlPlane, name: string, key: string): Promise<{ value: string; version: string }> {
+  /** Reads one of API_READ_SECRETS only: the operator grants the API exactly those (typed, so no other slips in). */
+  async #secret(tcp: TenantControlPlane, which: ApiReadSecret, key: string): Promise<{ value: string; version: string }> {
+    const name = secretNames(tcp.metadata.name)[which];
     const namespace = tcp.metadata.namespace || this.#clusters.namespaceFor(tcp.metadata.name);
     const secret = await onHost(async () => {
       try {
         return await this.#host.request<V1Secret>('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`);
       } catch (error) {
         if (isStatus(error, 404)) return undefined;
+        // The operator grants this read per cluster (--api-service-account); without the grant the
+        // install is incomplete, which the portal can only wait out, and the operator's logs explain.
+        if (isStatus(error, 403)) {
+          throw new ProblemError(503, 'credentials-unavailable', `the API may not read the credentials of cluster ${tcp.metadata.name} (Secret ${name}): the operator grants that read when it runs with --api-service-account; retry later`, {
+            headers: { 'retry-after': '30' },
+          });
+        }
         throw error;
       }
     });
@@ -71,8 +82,7 @@ export class HostTenantAccess implements TenantAccess {
   }
 
   async #ca(tcp: TenantControlPlane): Promise<{ certPem: string; keyPem: string }> {
-    const name = pkiSecretName(tcp.metadata.name, 'ca');
-    const [cert, key] = await Promise.all([this.#secret(tcp, name, 'ca.crt'), this.#secret(tcp, name, 'ca.key')]);
+    const [cert, key] = await Promise.all([this.#secret(tcp, 'ca', 'ca.crt'), this.#secret(tcp, 'ca', 'ca.key')]);
     return { certPem: cert.value, keyPem: key.value };
   }
 
@@ -83,7 +93,7 @@ export class HostTenantAccess implements TenantAccess {
   }
 
   async #tenant(tcp: TenantControlPlane): Promise<KubeClient> {
-    const admin = await this.#secret(tcp, pkiSecretName(tcp.metadata.name, 'admin-kubeconfig'), 'admin.conf');
+    const admin = await this.#secret(tcp, 'adminKubeconfig', 'admin.conf');
     // The admin kubeconfig may name an in-host address (e.g. the Service DNS name); the endpoint is what reaches it.
     return this.#tenantClients.get(`${tcp.metadata.namespace}/${tcp.metadata.name}`, admin.value, this.#endpoint(tcp));
   }
@@ -112,7 +122,7 @@ export class HostTenantAccess implements TenantAccess {
   }
 
   async mintJoinToken(tcp: TenantControlPlane, options: { ttlSeconds: number; description?: string }): Promise<MintedJoinTokenView> {
-    const caCert = await this.#secret(tcp, pkiSecretName(tcp.metadata.name, 'ca'), 'ca.crt');
+    const caCert = await this.#secret(tcp, 'ca', 'ca.crt');
     const caCertHash = discoveryTokenCaCertHash(caCert.value);
     const minted = await this.#inTenant(tcp, (client) =>
       mintJoinToken(client, { ttlSeconds: options.ttlSeconds, now: this.#clock.now(), ...(options.description === undefined ? {} : { description: options.description }) }),

@@ -18,7 +18,7 @@ import {
   noQuery,
   updateClusterBody,
 } from '../schemas.ts';
-import { buildTenantControlPlane, displayNameOf, newClusterId, phaseOf, sizeOf, toClusterView, updatePatch, type ClusterView, type TenantControlPlane } from '../tcp.ts';
+import { buildTenantControlPlane, displayNameOf, newClusterId, phaseOf, sizeOf, toClusterView, updatePatch, type ClusterView, type NewClusterInput, type TenantControlPlane } from '../tcp.ts';
 import { controlPlaneFor } from '../sizes.ts';
 import { InvalidTenantControlPlaneError, type TcpValidator } from '../tcp-validation.ts';
 import type { Clock, Size } from '../types.ts';
@@ -32,6 +32,8 @@ export interface ClusterRouteOptions {
   /** Checks a tcp before it is sent (the CRD's own schema); throws a message on violation. */
   validateTcp?: TcpValidator;
   newId?: () => string;
+  /** spec.networkProfile.serviceType of every cluster created here (--default-service-type). */
+  defaultServiceType?: NewClusterInput['serviceType'];
 }
 
 interface CreateBody {
@@ -95,6 +97,7 @@ export async function clusterRoutes(app: FastifyInstance, options: ClusterRouteO
       size: body.size,
       version: body.version,
       ...(keyHash === undefined ? {} : { idempotencyKeyHash: keyHash }),
+      ...(options.defaultServiceType === undefined ? {} : { serviceType: options.defaultServiceType }),
     });
     options.validateTcp?.(tcp);
     let created: TenantControlPlane;
