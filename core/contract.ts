@@ -92,7 +92,7 @@ export const ANNOTATIONS = {
 } as const;
 
 /** Values of LABELS.component. */
-export type Component = 'etcd' | 'control-plane' | 'pki' | 'kubeconfig' | 'join';
+export type Component = 'etcd' | 'control-plane' | 'pki' | 'kubeconfig' | 'join' | 'api-access';
 
 // ---- Derived objects ------------------------------------------------------------------------------------
 /** The host objects of tenant `tenant` other than Secrets. */

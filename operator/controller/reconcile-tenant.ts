@@ -17,6 +17,7 @@ import {
   apply,
   applyStatus,
   getOrUndefined,
+  deleteIfExists,
   isConflict,
   isNotFound,
   objectNames,
@@ -30,6 +31,7 @@ import {
   type Applicable,
   type ConditionType,
   type KubeClient,
+  type ObjectRef,
   type PkiPlan,
   type PkiSecret,
   type PkiSecretRole,
@@ -38,7 +40,7 @@ import {
   type TenantControlPlane,
   type TenantControlPlaneStatus,
 } from '../../core/index.ts';
-import { renderTenant, renderApiServerService, secretDataChecksum, publicEndpoint, type PublicEndpoint } from '../render/index.ts';
+import { isCreatedByApi, renderTenant, renderApiServerService, secretDataChecksum, publicEndpoint, type PublicEndpoint, type ServiceAccountRef } from '../render/index.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { deletingStatus, failedStatus, nextStatus, type Failure, type Observed, type WorkloadState } from './status.ts';
 import { controlPlaneHasRun } from './control-plane-ran.ts';
@@ -53,7 +55,15 @@ export interface ReconcilerOptions {
   nodeAddress?: () => Promise<string | undefined>;
   /** Work inside the tenant once its API server serves (RBAC, cluster-info, addons); see operator/tenant. */
   bootstrapTenant?: BootstrapTenant;
+  /**
+   * The REST API's service account (--api-service-account): tcps the API created get a Role and
+   * RoleBinding letting it get their API_READ_SECRETS. Unset: no grant is written, and any left over is removed.
+   */
+  apiServiceAccount?: ServiceAccountRef;
 }
+
+/** What the controller's informers hold of a child (its uid), so removing one costs no request when absent. */
+export type CachedChild = (ref: ObjectRef) => { uid?: string } | undefined;
 
 export interface ReconcilerDeps {
   client: KubeClient;
@@ -62,6 +72,8 @@ export interface ReconcilerDeps {
   options: ReconcilerOptions;
   /** Kept clients of the tenants' API servers: released when a tenant goes away. */
   tenantClients?: TenantClients;
+  /** Lookup in the informers' caches; without it, children that are no longer rendered are not removed. */
+  cachedChild?: CachedChild;
   now?: () => Date;
 }
 
@@ -244,14 +256,19 @@ export class TenantReconciler {
     //    Under a PKI alarm nothing is applied; what exists is only observed for the status.
     if (plan.status === 'ok') {
       const secretChecksums = Object.fromEntries(secrets.map((s) => [s.metadata.name, secretDataChecksum(s.data)]));
+      const apiSecretReader = isCreatedByApi(tcp.metadata?.labels) ? this.#d.options.apiServiceAccount : undefined;
       const rendered = renderTenant(tenant, {
         secretChecksums, apiService, imageRegistry: this.#d.options.imageRegistry, imagePullPolicy: this.#d.options.imagePullPolicy,
+        ...(apiSecretReader === undefined ? {} : { apiSecretReader }),
       });
       for (const w of rendered.warnings) await events.warning(tcp, 'IgnoredSetting', w.message);
       for (const obj of rendered.objects) {
         const result = await step(conditionOf(obj), 'ApplyFailed', describeObject(obj), () => apply<WorkloadObject & { kind?: string; apiVersion?: string }>(client, obj, { signal }));
         if (obj.kind === 'StatefulSet') observed.etcd = workloadState(result, tenant.spec.etcd.replicas);
         if (obj.kind === 'Deployment') observed.controlPlane = workloadState(result, tenant.spec.controlPlane.replicas);
+      }
+      if (apiSecretReader === undefined) {
+        await step(CONDITIONS.apiServer, 'DeleteFailed', 'removing the REST API\'s Secret read', () => this.#removeApiSecretReader(tenant, log, signal));
       }
       await step(CONDITIONS.datastore, 'AdoptFailed', 'owning the etcd volume claims', () => this.#adoptEtcdClaims(tenant, tcp, log, signal));
     } else {
@@ -304,6 +321,27 @@ export class TenantReconciler {
       networkProfile: net,
       serviceAddresses: [apiService.clusterIP, apiService.loadBalancerAddress].filter((x): x is string => Boolean(x)),
     }, { owner: tenantOwnerReference(tenant), tenantRunning: running, now: this.#now() });
+  }
+
+  /**
+   * A grant no longer wanted (the operator restarted without --api-service-account, or the tcp is no
+   * longer labelled as the API's) goes: only what the informers saw, with its uid as a precondition.
+   */
+  async #removeApiSecretReader(tenant: Tenant, log: Logger, signal: AbortSignal): Promise<void> {
+    const name = objectNames(tenant.name).apiSecretReader;
+    for (const kind of ['RoleBinding', 'Role']) {
+      const ref = { apiVersion: 'rbac.authorization.k8s.io/v1', kind, namespace: tenant.namespace, name };
+      const cached = this.#d.cachedChild?.(ref);
+      if (cached === undefined) continue;
+      try {
+        if (await deleteIfExists(this.#d.client, ref, { signal, ...(cached.uid === undefined ? {} : { uid: cached.uid }) })) {
+          log.info({ kind, name }, 'REST API Secret read removed');
+        }
+      } catch (err) {
+        // Another uid: the cache is behind a re-created object, whose watch event brings the tenant back.
+        if (!isConflict(err)) throw err;
+      }
+    }
   }
 
   /** The datastore's claims outlive a deleted StatefulSet, and go with the tcp. */

@@ -10,16 +10,27 @@ import { countPhases, recordReconcile, setTenantPhases, type OperatorMetrics } f
 import type { EventRecorder } from '../runtime/events.ts';
 import { TenantReconciler, type ReconcilerOptions } from './reconcile-tenant.ts';
 
-/** Kinds the operator creates in the host, watched so that a change or deletion re-reconciles the tenant. */
-const CHILD_COLLECTIONS = [
-  '/api/v1/secrets',
-  '/api/v1/services',
-  '/api/v1/configmaps',
-  '/apis/apps/v1/deployments',
-  '/apis/apps/v1/statefulsets',
-  '/apis/networking.k8s.io/v1/networkpolicies',
-  '/apis/policy/v1/poddisruptionbudgets',
-];
+/**
+ * Kinds the operator creates in the host, watched so that a change or deletion re-reconciles the tenant.
+ * Their caches also tell the reconciler which children exist that it no longer renders (cachedChild).
+ */
+const CHILD_KINDS = [
+  { apiVersion: 'v1', kind: 'Secret', path: '/api/v1/secrets' },
+  { apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' },
+  { apiVersion: 'v1', kind: 'ConfigMap', path: '/api/v1/configmaps' },
+  { apiVersion: 'apps/v1', kind: 'Deployment', path: '/apis/apps/v1/deployments' },
+  { apiVersion: 'apps/v1', kind: 'StatefulSet', path: '/apis/apps/v1/statefulsets' },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', path: '/apis/networking.k8s.io/v1/networkpolicies' },
+  { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', path: '/apis/policy/v1/poddisruptionbudgets' },
+  // The REST API's per-tenant Secret read (--api-service-account).
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', path: '/apis/rbac.authorization.k8s.io/v1/roles' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', path: '/apis/rbac.authorization.k8s.io/v1/rolebindings' },
+] as const;
+
+/** `/api/v1/secrets` -> `/api/v1/namespaces/<ns>/secrets` when the operator watches one namespace. */
+export function scopedCollection(collection: string, namespace: string | undefined): string {
+  return namespace ? collection.replace(/^(\/apis?\/[^/]+(?:\/v[^/]+)?|\/api\/v1)\//, `$1/namespaces/${namespace}/`) : collection;
+}
 
 export interface ControllerOptions extends ReconcilerOptions {
   concurrency: number;
@@ -30,6 +41,8 @@ export interface ControllerOptions extends ReconcilerOptions {
 export class TenantController {
   readonly queue: WorkQueue;
   readonly #informers: Informer<KubernetesObject>[] = [];
+  /** `apiVersion/kind` -> the informer of that child kind. */
+  readonly #childInformers = new Map<string, Informer<KubernetesObject>>();
   readonly #tenants: Informer<KubernetesObject & { status?: { phase?: string } }>;
   readonly #reconciler: TenantReconciler;
   readonly #options: ControllerOptions;
@@ -44,22 +57,28 @@ export class TenantController {
     this.#logger = logger;
     this.queue = new WorkQueue({ name: 'tenantcontrolplanes', logger });
     deps.metrics.observeQueue(this.queue);
-    this.#reconciler = new TenantReconciler({ client, events: deps.events, logger, options, tenantClients: deps.tenantClients });
-    const scope = (collection: string) => (options.namespace ? collection.replace(/^(\/apis?\/[^/]+(?:\/v[^/]+)?|\/api\/v1)\//, `$1/namespaces/${options.namespace}/`) : collection);
+    this.#reconciler = new TenantReconciler({
+      client, events: deps.events, logger, options, tenantClients: deps.tenantClients,
+      cachedChild: (ref) => {
+        const found = this.#childInformers.get(`${ref.apiVersion}/${ref.kind}`)?.get(ref.namespace, ref.name);
+        return found === undefined ? undefined : { ...(found.metadata?.uid === undefined ? {} : { uid: found.metadata.uid }) };
+      },
+    });
     this.#tenants = new Informer({ client, path: tenantControlPlanePath(options.namespace), name: 'tenantcontrolplanes', logger });
     deps.metrics.observeInformer(this.#tenants);
     this.#tenants.on((event, obj) => {
       this.queue.add(objectKey(obj));
       if (event !== 'resync') setTenantPhases(this.#metrics, countPhases(this.#tenants.list()));
     });
-    for (const collection of CHILD_COLLECTIONS) {
+    for (const child of CHILD_KINDS) {
       const informer = new Informer<KubernetesObject>({
         client,
-        path: scope(collection),
+        path: scopedCollection(child.path, options.namespace),
         labelSelector: `${LABELS.managedBy}=${MANAGED_BY},${LABELS.tenant}`,
-        name: collection.split('/').pop(),
+        name: child.path.split('/').pop(),
         logger,
       });
+      this.#childInformers.set(`${child.apiVersion}/${child.kind}`, informer);
       informer.on((_event, obj) => {
         const tenant = obj.metadata?.labels?.[LABELS.tenant];
         if (tenant && obj.metadata?.namespace) this.queue.add(`${obj.metadata.namespace}/${tenant}`);

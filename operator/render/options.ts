@@ -1,5 +1,6 @@
 // What rendering needs besides the TenantControlPlane: operator-wide settings and facts observed at runtime.
 import { etcdVersionFor } from '../../crds/schema/versions.ts';
+import type { ServiceAccountRef } from './api-secret-reader.ts';
 
 export type ImagePullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
@@ -25,6 +26,11 @@ export interface RenderOptions {
     /** The node port the API assigned when spec.networkProfile.nodePort was left empty. */
     nodePort?: number;
   };
+  /**
+   * Grant this service account (the REST API's) `get` on the tenant's API_READ_SECRETS: set by the
+   * reconciler for tcps the API created when the operator runs with --api-service-account.
+   */
+  apiSecretReader?: ServiceAccountRef;
 }
 
 export const DEFAULT_IMAGE_REGISTRY = 'registry.k8s.io';
@@ -37,7 +43,10 @@ export interface ResolvedOptions {
   secretChecksums: Readonly<Record<string, string>>;
   hostClusterDomain: string;
   apiService: NonNullable<RenderOptions['apiService']>;
+  apiSecretReader?: ServiceAccountRef;
 }
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** Checks and completes the options; `kubernetesVersion` (spec.version) picks the default etcd tag. */
 export function resolveOptions(options: RenderOptions, kubernetesVersion: string): ResolvedOptions {
@@ -61,6 +70,10 @@ export function resolveOptions(options: RenderOptions, kubernetesVersion: string
   if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(domain)) {
     throw new Error(`render options: hostClusterDomain ${JSON.stringify(domain)} is not a DNS domain`);
   }
+  const reader = options.apiSecretReader;
+  if (reader !== undefined && !(DNS_SUBDOMAIN.test(reader.namespace ?? '') && DNS_SUBDOMAIN.test(reader.name ?? ''))) {
+    throw new Error(`render options: apiSecretReader ${JSON.stringify(reader)} is not a service account (namespace and name)`);
+  }
   return {
     imageRegistry: registry,
     etcdVersion,
@@ -68,5 +81,6 @@ export function resolveOptions(options: RenderOptions, kubernetesVersion: string
     secretChecksums: options.secretChecksums,
     hostClusterDomain: domain,
     apiService: options.apiService ?? {},
+    ...(reader === undefined ? {} : { apiSecretReader: { namespace: reader.namespace, name: reader.name } }),
   };
 }
