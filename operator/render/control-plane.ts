@@ -23,6 +23,7 @@ import { podConfigChecksum, secretDataChecksum } from './checksum.ts';
 import { etcdServers, spreadOverNodes } from './etcd.ts';
 import { flagsToArgs, mergeFlags, type FlagMap, type RenderWarning } from './flags.ts';
 import { commonLabels, objectMeta, selectorLabels } from './metadata.ts';
+import { nodeLossTolerations, spreadOverHostnames } from './placement.ts';
 import { ANNOTATIONS, objectNames, secretNames, type Tenant } from '../../core/index.ts';
 import { APISERVER_CONFIG_KEYS, CONTAINERS, PORTS } from './names.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -266,6 +267,8 @@ export function renderControlPlaneDeployment(tenant: Tenant, options: ResolvedOp
           securityContext: podSecurityContext(),
           terminationGracePeriodSeconds: 30,
           affinity: spreadOverNodes(selector),
+          topologySpreadConstraints: spreadOverHostnames(selector),
+          tolerations: nodeLossTolerations(),
           containers: [
             container(CONTAINERS.apiServer, image(CONTAINERS.apiServer), options, flagsToArgs(apiServer.flags), {
               env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],

@@ -13,6 +13,7 @@ import { quantityToBytes } from './quantity.ts';
 import { resourceRequirements } from './resources.ts';
 import { SECRET_FILE_MODE, containerSecurityContext, podSecurityContext } from './security.ts';
 import { flagsToArgs, type FlagMap } from './flags.ts';
+import { nodeLossTolerations } from './placement.ts';
 
 export const ETCD_PKI_DIR = '/etc/kubernetes/pki/etcd';
 export const ETCD_DATA_MOUNT = '/var/lib/etcd';
@@ -148,6 +149,10 @@ export function renderEtcdStatefulSet(tenant: Tenant, options: ResolvedOptions):
           securityContext: podSecurityContext(),
           terminationGracePeriodSeconds: 30,
           affinity: spreadOverNodes(selector),
+          // Evicted after 30 s on a lost node like the control plane. For a StatefulSet that only marks the
+          // member for deletion: its replacement (same name, same volume) starts once the pod is confirmed
+          // gone (the node deleted, or tainted node.kubernetes.io/out-of-service), never two at once.
+          tolerations: nodeLossTolerations(),
           containers: [
             {
               name: CONTAINERS.etcd,
