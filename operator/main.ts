@@ -4,13 +4,14 @@ import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { parseConfig, USAGE, type OperatorConfig } from './config.ts';
-import { GROUP, KubeClient, PLURAL, TenantClients, apply, createLogger, productVersion, type Applicable } from '../core/index.ts';
+import { GROUP, KubeClient, PLURAL, TenantClients, apply, createLogger, productVersion, type Applicable, type Logger } from '../core/index.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { EventRecorder } from './runtime/events.ts';
-import { createMetrics, startHealthServer } from './runtime/metrics.ts';
+import { createMetrics, operatorReady, startHealthServer } from './runtime/metrics.ts';
 import { TenantController } from './controller/tenant-controller.ts';
 import { firstNodeAddress } from './controller/node-address.ts';
 import { tenantBootstrapper } from './controller/tenant-bootstrap.ts';
+import { checkWatchNamespace } from './watch-namespace.ts';
 
 const crdFile = new URL(`../crds/${GROUP}_${PLURAL}.yaml`, import.meta.url);
 
@@ -33,9 +34,22 @@ async function ensureNamespace(client: KubeClient, name: string): Promise<void> 
 export async function runOperator(config: OperatorConfig): Promise<{ stop: () => Promise<void> }> {
   const logger = createLogger('kubeception-operator', config.logLevel);
   const kc = new KubeConfig();
+  // Without a kubeconfig: $KUBECONFIG, ~/.kube/config, else (in a pod) the service account's token and CA.
   if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
   else kc.loadFromDefault();
   const client = new KubeClient(kc);
+  try {
+    return await startOperator(config, client, logger);
+  } catch (error) {
+    await client.close();
+    throw error;
+  }
+}
+
+async function startOperator(config: OperatorConfig, client: KubeClient, logger: Logger): Promise<{ stop: () => Promise<void> }> {
+  if (config.namespace !== undefined && (await checkWatchNamespace(client, config.namespace)) === 'unknown') {
+    logger.warn({ namespace: config.namespace }, 'cannot read namespaces (RBAC): not checked that the watched namespace exists');
+  }
   if (config.installCRDs) await installCRD(client);
   await ensureNamespace(client, config.leaseNamespace);
 
@@ -44,8 +58,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop: () =>
   // One client per tenant API server, kept while the tenant exists (and across leadership changes).
   const tenantClients = new TenantClients();
   let controller: TenantController | undefined;
-  const health = await startHealthServer({ registry: metrics.registry, port: config.metricsPort, ready: () => controller?.started ?? false, logger });
-  const elector = new LeaderElector({
+  const elector: LeaderElector = new LeaderElector({
     client,
     namespace: config.leaseNamespace,
     name: 'kubeception-operator',
@@ -60,6 +73,7 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop: () =>
           imagePullPolicy: config.imagePullPolicy,
           nodeAddress: config.nodeAddress ? async () => config.nodeAddress : firstNodeAddress(client),
           bootstrapTenant: tenantBootstrapper({ clients: tenantClients, logger, imageRegistry: config.imageRegistry, imagePullPolicy: config.imagePullPolicy }),
+          ...(config.apiServiceAccount === undefined ? {} : { apiServiceAccount: config.apiServiceAccount }),
         },
       });
       await controller.start();
@@ -69,8 +83,18 @@ export async function runOperator(config: OperatorConfig): Promise<{ stop: () =>
       controller = undefined;
     },
   });
+  metrics.observeLeadership(() => elector.isLeader);
+  const health = await startHealthServer({
+    registry: metrics.registry,
+    port: config.metricsPort,
+    ready: () => operatorReady({ leading: elector.isLeader, controllerStarted: controller?.started ?? false, leaseReachable: elector.reachable }),
+    logger,
+  });
   const leading = elector.run();
-  logger.info({ version: productVersion, metricsPort: health.port, leaseNamespace: config.leaseNamespace }, 'operator started');
+  logger.info({
+    version: productVersion, identity: elector.identity, metricsPort: health.port, leaseNamespace: config.leaseNamespace,
+    namespace: config.namespace ?? '(all)', apiServiceAccount: config.apiServiceAccount,
+  }, 'operator started');
   return {
     stop: async () => {
       await elector.stop();
@@ -93,7 +117,14 @@ if (import.meta.main) {
     process.stderr.write(message === USAGE ? `${USAGE}\n` : `${message}\n\n${USAGE}\n`);
     process.exit(message === USAGE ? 0 : 2);
   }
-  const operator = await runOperator(config);
+  let operator: { stop: () => Promise<void> };
+  try {
+    operator = await runOperator(config);
+  } catch (error) {
+    // A start that cannot succeed (a missing watch namespace, no access to the host) is one clear line.
+    process.stderr.write(`operator failed to start: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
   // Ctrl-C on `npm start` signals the whole process group, and users press it twice: the second signal
   // waits for the same shutdown instead of closing servers that are already closed.
   let stopping: Promise<void> | undefined;

@@ -25,7 +25,7 @@ function canonicalHash(value: unknown): string {
   return createHash('sha256').update(sorted).digest('hex');
 }
 
-function podTemplates(replicas: number) {
+function podTemplates(replicas: 1 | 3) {
   const tenant = resolveTenant(sampleTenant((t) => {
     t.spec.controlPlane!.replicas = replicas;
     t.spec.etcd!.replicas = replicas;

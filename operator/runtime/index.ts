@@ -15,6 +15,7 @@ export { EventRecorder, type EventRecorderOptions, type EventType } from './even
 export {
   countPhases,
   createMetrics,
+  operatorReady,
   recordReconcile,
   setTenantPhases,
   startHealthServer,

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../../core/index.ts';
 import { LeaderElector, microTime, type LeaseSpec } from './leader-election.ts';
 import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
+import { pino } from 'pino';
 
 const LEASES = '/apis/coordination.k8s.io/v1/leases';
 const timings = { leaseDurationMs: 3000, renewDeadlineMs: 1500, retryPeriodMs: 200 };
@@ -114,4 +115,48 @@ test('timings are checked like client-go', () => {
   assert.throws(() => new LeaderElector({ ...base, leaseDurationMs: 15_500 }), /whole seconds/);
   assert.throws(() => new LeaderElector({ ...base, identity: '' }), /identity/);
   assert.equal(new LeaderElector({ ...base, identity: undefined }).identity.length > 0, true);
+});
+
+test('stop(): the work ends before the lease is released; the standby logs who leads, each log line says who it is', async () => {
+  const lines: { msg: string; identity?: string; leader?: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  let holderWhenStopped: string | undefined;
+  const a = new LeaderElector({
+    client, namespace: 'ops', name: 'order', identity: 'pod-a', logger, ...timings,
+    onStartedLeading: () => {},
+    onStoppedLeading: async () => {
+      await sleep(300); // a reconcile finishing
+      holderWhenStopped = lease('order').holderIdentity;
+    },
+  });
+  const b = new LeaderElector({ client, namespace: 'ops', name: 'order', identity: 'pod-b', logger, ...timings, onStartedLeading: () => {} });
+  const aRun = a.run();
+  await eventually(() => a.isLeader, 'a leading');
+  const bRun = b.run();
+  await eventually(() => b.reachable && b.leader === 'pod-a', 'b standing by');
+  assert.equal(b.isLeader, false);
+
+  await a.stop();
+  await aRun;
+  assert.equal(holderWhenStopped, 'pod-a', 'still held while the work stopped: b cannot start beside it');
+  await eventually(() => b.isLeader, 'b leading');
+  await b.stop();
+  await bRun;
+
+  const said = (msg: string) => lines.filter((l) => l.msg === msg).map((l) => [l.identity, l.leader]);
+  assert.deepEqual(said('started leading'), [['pod-a', 'pod-a'], ['pod-b', 'pod-b']]);
+  assert.deepEqual(said('standing by: another replica leads'), [['pod-b', 'pod-a']]);
+  assert.deepEqual(said('released the lease').map(([identity]) => identity), ['pod-a', 'pod-b']);
+});
+
+test('reachable: false while the API server does not answer, so a cut-off standby is not ready', async () => {
+  const e = new LeaderElector({ client, namespace: 'ops', name: 'unreachable', identity: 'x', ...timings, onStartedLeading: () => {} });
+  assert.equal(e.reachable, false, 'not before the first answer');
+  fake.failNext(50, 503, (r) => r.path.endsWith('/leases/unreachable'));
+  const run = e.run();
+  await sleep(500);
+  assert.equal(e.reachable, false);
+  assert.equal(e.isLeader, false);
+  await e.stop();
+  await run;
 });

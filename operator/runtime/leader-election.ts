@@ -3,8 +3,9 @@
 //   lease duration, measured on OUR clock from when we last saw the record change (so clock skew between
 //   replicas does not matter);
 // - the leader renews every retry period; if no renew succeeds within the renew deadline, it stops leading;
-// - stop() releases the lease (holder cleared), so a successor takes over within one retry period
-//   instead of waiting for the lease to expire.
+// - stop() first ends this replica's work (onStoppedLeading), then releases the lease (holder cleared),
+//   so a successor takes over within one retry period instead of waiting for the lease to expire, and
+//   never works beside us (client-go releases first and leaves that to its callers).
 // Writes are read-modify-write with the object's resourceVersion: of two racing candidates, one gets 409.
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -77,6 +78,8 @@ export class LeaderElector {
   #observedRecord = '';
   #observedAt = 0;
   #observedHolder = '';
+  /** Whether the last look at the Lease got an answer from the API server (a standby's readiness). */
+  #reachable = false;
 
   constructor(options: LeaderElectionOptions) {
     this.#options = options;
@@ -99,6 +102,16 @@ export class LeaderElector {
 
   get isLeader(): boolean {
     return this.#leading;
+  }
+
+  /** The holder last seen on the Lease ('' when free or not yet seen). */
+  get leader(): string {
+    return this.#observedHolder;
+  }
+
+  /** True when the last attempt to read or write the Lease got an answer (a conflict included). */
+  get reachable(): boolean {
+    return this.#reachable;
   }
 
   /** Campaigns, leads, and resolves once leading has ended (lost, or stop() called). Call once. */
@@ -125,7 +138,7 @@ export class LeaderElector {
 
     this.#leading = true;
     const leadership = new AbortController();
-    this.#logger?.info('started leading');
+    this.#logger?.info({ leader: this.identity }, 'started leading');
     Promise.resolve()
       .then(() => this.#options.onStartedLeading(leadership.signal))
       .catch((err: unknown) => this.#logger?.error({ err }, 'onStartedLeading failed'));
@@ -148,13 +161,14 @@ export class LeaderElector {
 
     this.#leading = false;
     leadership.abort(new Error('leadership ended'));
-    if (stopped.aborted) await this.#release();
     this.#logger?.info('stopped leading');
+    // The work stops before the lease is free: a successor must never reconcile beside our last passes.
     try {
       await this.#options.onStoppedLeading?.();
     } catch (err) {
       this.#logger?.error({ err }, 'onStoppedLeading failed');
     }
+    if (stopped.aborted) await this.#release();
   }
 
   async #sleep(ms: number): Promise<void> {
@@ -196,10 +210,12 @@ export class LeaderElector {
             },
           },
         });
+        this.#reachable = true;
         this.#observe(created.spec ?? {});
         return true;
       }
 
+      this.#reachable = true;
       const spec = lease.spec ?? {};
       this.#observe(spec);
       const holder = spec.holderIdentity ?? '';
@@ -225,6 +241,7 @@ export class LeaderElector {
       return true;
     } catch (error) {
       if (isConflict(error)) return false; // another candidate wrote first
+      this.#reachable = false;
       if (!this.#stop.signal.aborted) {
         this.#logger?.warn({ err: error instanceof KubeApiError ? error.message : error }, 'lease acquire/renew failed');
       }
@@ -242,6 +259,8 @@ export class LeaderElector {
     if (holder !== this.#observedHolder) {
       this.#observedHolder = holder;
       if (holder !== '') {
+        // Which replica leads, in the log of every other one (the leader logs 'acquired the lease').
+        if (holder !== this.identity) this.#logger?.info({ leader: holder }, 'standing by: another replica leads');
         try {
           this.#options.onNewLeader?.(holder);
         } catch (err) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { productVersion } from '../../core/index.ts';
-import { countPhases, createMetrics, recordReconcile, setTenantPhases, startHealthServer } from './metrics.ts';
+import { countPhases, createMetrics, operatorReady, recordReconcile, setTenantPhases, startHealthServer } from './metrics.ts';
 import { WorkQueue } from './work-queue.ts';
 
 test('reconcile, queue and tenant metrics appear in the exposition', async () => {
@@ -70,4 +70,21 @@ test('health server answers /metrics, /healthz, /readyz and 404', async () => {
   } finally {
     await server.close();
   }
+});
+
+test('kubeception_leader follows the replica\'s leadership at scrape time', async () => {
+  const metrics = createMetrics({ defaultMetrics: false });
+  assert.match(await metrics.registry.metrics(), /^kubeception_leader 0$/m, 'nothing observed yet: not leading');
+  let leading = false;
+  metrics.observeLeadership(() => leading);
+  assert.match(await metrics.registry.metrics(), /^kubeception_leader 0$/m);
+  leading = true;
+  assert.match(await metrics.registry.metrics(), /^kubeception_leader 1$/m);
+});
+
+test('readiness: a leader once its workers run; a standby while it reaches the API server', () => {
+  assert.equal(operatorReady({ leading: true, controllerStarted: false, leaseReachable: true }), false, 'leader still syncing its caches');
+  assert.equal(operatorReady({ leading: true, controllerStarted: true, leaseReachable: true }), true);
+  assert.equal(operatorReady({ leading: false, controllerStarted: false, leaseReachable: true }), true, 'a standby is healthy');
+  assert.equal(operatorReady({ leading: false, controllerStarted: false, leaseReachable: false }), false, 'a standby cut off from the API server is not');
 });

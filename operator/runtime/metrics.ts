@@ -32,6 +32,10 @@ export interface OperatorMetrics {
   observeQueue(queue: WorkQueue): void;
   /** Exports an informer's restart count (read at scrape time). */
   observeInformer(informer: RestartCounting): void;
+  /** 1 while this replica holds the leader Lease, 0 while it stands by (read at scrape time). */
+  leader: Gauge;
+  /** Exports whether this replica leads (read at scrape time). */
+  observeLeadership(isLeader: () => boolean): void;
 }
 
 export interface MetricsOptions {
@@ -47,6 +51,7 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const queues = new Set<WorkQueue>();
   const informers = new Map<RestartCounting, number>(); // informer -> restarts already counted
+  let isLeader: () => boolean = () => false;
   const queueGauge = (name: string, help: string, read: (q: WorkQueue) => number) =>
     new Gauge({
       name,
@@ -61,6 +66,15 @@ export function createMetrics(options: MetricsOptions = {}): OperatorMetrics {
     registry,
     observeQueue: (queue) => void queues.add(queue),
     observeInformer: (informer) => void (informers.has(informer) || informers.set(informer, 0)),
+    observeLeadership: (read) => void (isLeader = read),
+    leader: new Gauge({
+      name: 'kubeception_leader',
+      help: 'Whether this operator replica holds the leader Lease (1) or stands by (0).',
+      registers: [registry],
+      collect() {
+        this.set(isLeader() ? 1 : 0);
+      },
+    }),
     reconcileDuration: new Histogram({
       name: 'kubeception_reconcile_duration_seconds',
       help: 'Time one reconcile took.',
@@ -144,6 +158,16 @@ export function countPhases(objects: Iterable<{ status?: { phase?: string } }>):
 }
 
 export type Probe = () => boolean | Promise<boolean>;
+
+/**
+ * /readyz of an operator replica. The leader is ready once its informers synced and its workers run. A
+ * standby is ready too, as long as it reaches the API server (it is what takes over): were it not, the
+ * Deployment of a leader-elected operator would never be Available with more than one replica, and a
+ * PodDisruptionBudget counting ready pods would block every node drain.
+ */
+export function operatorReady(state: { leading: boolean; controllerStarted: boolean; leaseReachable: boolean }): boolean {
+  return state.leading ? state.controllerStarted : state.leaseReachable;
+}
 
 export interface HealthServerOptions {
   registry: Registry;
