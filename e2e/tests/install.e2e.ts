@@ -134,7 +134,8 @@ after(async () => {
     await kubectl(['delete', ns, '--wait=false']).catch(() => undefined);
   }
   await helm(['uninstall', RELEASE, '--namespace', NS, '--wait']).catch(() => undefined);
-  await kubectl(['delete', 'namespace', NS, TENANTS, '--wait=false']).catch(() => undefined);
+  // waited for: the next test file installs into a namespace of the same name
+  await kubectl(['delete', 'namespace', NS, TENANTS, '--wait=true', '--timeout=180s']).catch(() => undefined);
 });
 
 test('helm install: operator leader and standby, API replicas, least privilege', async (t) => {
