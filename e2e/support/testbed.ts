@@ -71,3 +71,21 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
   }
   throw new Error(`timed out after ${timeoutMs} ms: ${what}${last ? ` (last error: ${String(last)})` : ''}`);
 }
+
+/**
+ * Runs a pod to completion and returns its log. Not `kubectl run -i --rm`: when the program ends before
+ * kubectl attaches (a short program, a pod on another node), that prints nothing of its output.
+ */
+export async function podOutput(tb: Testbed, namespace: string, name: string, image: string, command: string[], timeoutMs = 120_000): Promise<{ phase: string; log: string }> {
+  await tb.kubectl(['run', name, '-n', namespace, '--restart=Never', `--image=${image}`, '--image-pull-policy=Never', '--command', '--', ...command]);
+  try {
+    const phase = await eventually(`pod ${namespace}/${name} to finish`, async () => {
+      const { stdout } = await tb.kubectl(['get', 'pod', name, '-n', namespace, '-o', 'jsonpath={.status.phase}']);
+      return stdout === 'Succeeded' || stdout === 'Failed' ? stdout : undefined;
+    }, timeoutMs, 500);
+    const { stdout: log } = await tb.kubectl(['logs', name, '-n', namespace]);
+    return { phase, log };
+  } finally {
+    await tb.kubectl(['delete', 'pod', name, '-n', namespace, '--wait=false']).catch(() => undefined);
+  }
+}

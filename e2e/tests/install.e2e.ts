@@ -11,7 +11,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
-import { eventually, testbed, type Testbed } from '../support/testbed.ts';
+import { eventually, podOutput, testbed, type Testbed } from '../support/testbed.ts';
 import { testbedConfig as c } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
 import { cutHostNode, hostNodeImageTargets, hostNodeMachine, removeHostNode, startHostNode } from '../testbed/host-nodes.ts';
@@ -171,10 +171,9 @@ test('a tcp applied with kubectl and a cluster created through the API from a po
   assert.ok(key, 'the key CLI printed a key');
   const imageRef = (await kubectl(['get', 'deploy', 'kubeception-api', '-n', NS, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).stdout;
   const script = `fetch('http://kubeception-api.${NS}.svc/v1/clusters', { method: 'POST', headers: { authorization: 'Bearer ${key}', 'content-type': 'application/json', 'idempotency-key': 'install-e2e-1' }, body: JSON.stringify({ name: 'portal', size: 'small' }) }).then(async (r) => { console.log(r.status, await r.text()); process.exit(r.status === 202 ? 0 : 1); }, (e) => { console.error(e); process.exit(2); })`;
-  const out = await kubectl(['run', 'portal-client', '-n', TENANTS, '--rm', '-i', '--restart=Never', `--image=${imageRef}`, '--image-pull-policy=Never',
-    '--command', '--', '/usr/local/bin/node', '-e', script]);
-  const id = /"id":"([a-z0-9-]+)"/.exec(out.stdout)?.[1];
-  assert.ok(id, `the API answered 202 with a cluster id: ${out.stdout}`);
+  const out = await podOutput(tb, TENANTS, 'portal-client', imageRef, ['/usr/local/bin/node', '-e', script]);
+  const id = /"id":"([a-z0-9-]+)"/.exec(out.log)?.[1];
+  assert.ok(out.phase === 'Succeeded' && id, `the API answered 202 with a cluster id: ${out.log}`);
   const apiNamespace = (await kubectl(['get', 'tcp', '-A', '-l', `${LABELS.createdBy}=${CREATED_BY_API}`, '-o', 'jsonpath={.items[0].metadata.namespace}'])).stdout;
   await waitReady(TENANTS, 'inst-a');
   t.diagnostic(`kubectl apply -> Ready with the in-cluster operator (2 apiservers): ${((Date.now() - applied) / 1000).toFixed(1)} s`);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { testbed, testNamespace, eventually } from '../support/testbed.ts';
+import { testbed, testNamespace, eventually, podOutput } from '../support/testbed.ts';
 import { testbedConfig } from '../testbed/config.ts';
 import { helloImage } from '../testbed/images.ts';
 
@@ -70,8 +70,7 @@ test('a Deployment of a locally built image runs, is reachable through its Servi
   });
   assert.equal(body.trim(), `${greeting} (${podName})`);
 
-  const { stdout: dns } = await tb.kubectl(['run', 'dig', '-n', ns.name, '--rm', '-i', '--restart=Never', `--image=${helloImage}`,
-    '--image-pull-policy=Never', '--command', '--', '/hello', '-resolve', `hello.${ns.name}.svc.cluster.local`]).catch((e: Error) => ({ stdout: e.message }));
+  const { log: dns } = await podOutput(tb, ns.name, 'dig', helloImage, ['/hello', '-resolve', `hello.${ns.name}.svc.cluster.local`]);
   assert.match(dns, new RegExp(clusterIP.replaceAll('.', '\\.')), 'cluster DNS resolves the Service name to its ClusterIP');
 
   await apps.deleteNamespacedDeployment({ namespace: ns.name, name: 'hello' });
