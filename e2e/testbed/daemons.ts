@@ -72,6 +72,25 @@ export class DaemonSet {
     log.info({ daemon: name, pid }, 'stopped');
   }
 
+  /**
+   * Starts a daemon and waits until `ready`; gives up at once, with the daemon's log, when it exits, and
+   * logs the last lines of its log when it does not become ready in time.
+   */
+  async startAndWait(spec: DaemonSpec, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+    const started = Date.now();
+    await this.start(spec);
+    try {
+      await waitFor(`${spec.name} to be ready`, async () => {
+        if (!this.pid(spec.name)) throw new GiveUp(`${spec.name} exited:\n${await this.tail(spec.name)}`);
+        return ready();
+      }, timeoutMs);
+    } catch (err) {
+      log.error({ daemon: spec.name, log: await this.tail(spec.name, 20) }, 'did not become ready');
+      throw err;
+    }
+    log.info({ daemon: spec.name, ms: Date.now() - started }, 'ready');
+  }
+
   async names(): Promise<string[]> {
     if (!existsSync(this.pidDir)) return [];
     return (await readdir(this.pidDir)).filter((f) => f.endsWith('.pid')).map((f) => f.slice(0, -4));

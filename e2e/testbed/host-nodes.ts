@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { run, tryRun } from './exec.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
+import { nodeReady } from './host-kubectl.ts';
 import { log } from './log.ts';
 import { testbedConfig as c } from './config.ts';
 import { hostNodes, kubeletConfig, kubeProxyConfig, type HostNode } from './components.ts';
-import { cutMachine, existingMachineNames, inMachine, machineFor, machineImageTarget, removeMachine, startMachine, startMachineDaemon, type Machine } from './machine.ts';
+import { cutMachine, existingMachineNames, inMachine, machineFor, machineDaemons, machineImageTarget, removeMachine, startMachine, type Machine } from './machine.ts';
 import { testbedNode, type ImageTarget } from './images.ts';
 
 export interface HostNodeMachine {
@@ -41,15 +42,6 @@ export async function writeHostNodeFiles(): Promise<void> {
   }
 }
 
-async function kubectl(args: string[]): Promise<string> {
-  return (await run(join(c.bin.kubernetes, 'kubectl'), [`--kubeconfig=${c.adminKubeconfig}`, ...args])).stdout;
-}
-
-async function nodeReady(name: string): Promise<boolean> {
-  const out = await kubectl(['get', 'node', name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).catch(() => '');
-  return out.trim() === 'True';
-}
-
 /** kube-proxy's health endpoint inside the machine's network namespace. */
 async function kubeProxyHealthy(m: Machine): Promise<boolean> {
   return tryRun('ip', ['netns', 'exec', m.netns, process.execPath, '-e',
@@ -62,11 +54,11 @@ export async function startHostNode({ node, machine: m }: HostNodeMachine): Prom
   await startMachine(m, { podSubnet: node.podSubnet, masquerade: false });
   // the host routes the node's pod range to it: one pod network across the host's nodes
   await run('ip', ['route', 'replace', node.podSubnet, 'via', m.ip]);
-  await startMachineDaemon(inMachine(m, `${m.name}-kubelet`, join(c.bin.kubernetes, 'kubelet'), [
+  await machineDaemons.startAndWait(inMachine(m, `${m.name}-kubelet`, join(c.bin.kubernetes, 'kubelet'), [
     `--config=${node.kubeletConfigFile}`, `--kubeconfig=${node.kubeletKubeconfig}`, `--hostname-override=${node.nodeName}`,
     `--node-ip=${node.ip}`, `--cgroup-root=${m.cgroupRoot}`, '--v=1',
   ]), () => nodeReady(node.nodeName), 120_000);
-  await startMachineDaemon(inMachine(m, `${m.name}-kube-proxy`, join(c.bin.kubernetes, 'kube-proxy'), [`--config=${node.kubeProxyConfigFile}`, '--v=1']),
+  await machineDaemons.startAndWait(inMachine(m, `${m.name}-kube-proxy`, join(c.bin.kubernetes, 'kube-proxy'), [`--config=${node.kubeProxyConfigFile}`, '--v=1']),
     () => kubeProxyHealthy(m), 60_000);
   log.info({ node: node.nodeName, ip: node.ip, ms: Date.now() - started }, 'host node machine is up');
 }

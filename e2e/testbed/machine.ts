@@ -6,7 +6,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rm, rmdir, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DaemonSet, waitFor, GiveUp, type DaemonSpec } from './daemons.ts';
+import { DaemonSet, waitFor, type DaemonSpec } from './daemons.ts';
 import { run, tryRun } from './exec.ts';
 import { loadImages, type ImageTarget } from './images.ts';
 import { log } from './log.ts';
@@ -137,15 +137,6 @@ async function ensureMountNamespace(m: Machine): Promise<void> {
   }
 }
 
-/** Starts a daemon of the machine and waits until `ready` (GiveUp with its log when it exits). */
-export async function startMachineDaemon(spec: DaemonSpec, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  await machineDaemons.start(spec);
-  await waitFor(`${spec.name} to be ready`, async () => {
-    if (!machineDaemons.pid(spec.name)) throw new GiveUp(`${spec.name} exited:\n${await machineDaemons.tail(spec.name)}`);
-    return ready();
-  }, timeoutMs);
-}
-
 /** Brings up the machine: network namespace and link, containerd, images. Nothing of Kubernetes yet. */
 export async function startMachine(m: Machine, options: MachineOptions): Promise<void> {
   await ensureLink(m);
@@ -155,8 +146,8 @@ export async function startMachine(m: Machine, options: MachineOptions): Promise
   await mkdir(join(c.runDir, 'machines', m.name), { recursive: true });
   await writeFile(join(m.dir, 'containerd.toml'), containerdConfig(c, containerdLayout(m)));
   await writeFile(join(m.dir, 'cni', 'net.d', '10-machine.conflist'), cniConfig(m, options.podSubnet, options.masquerade));
-  await startMachineDaemon(inMachine(m, `${m.name}-containerd`, 'containerd', [`--config=${join(m.dir, 'containerd.toml')}`]),
-    () => tryRun('ctr', ['--address', m.containerdSocket, 'version']));
+  await machineDaemons.startAndWait(inMachine(m, `${m.name}-containerd`, 'containerd', [`--config=${join(m.dir, 'containerd.toml')}`]),
+    () => tryRun('ctr', ['--address', m.containerdSocket, 'version']), 30_000);
   await loadImages(c, machineImageTarget(m), options.images);
   log.info({ machine: m.name, ip: m.ip }, 'machine is up');
 }

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { run, tryRun } from './exec.ts';
 import { ensureHostPki } from './host-pki.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
-import { DaemonSet, waitFor, isAlive, GiveUp, type DaemonSpec } from './daemons.ts';
+import { kubectl, nodeReady } from './host-kubectl.ts';
+import { DaemonSet, waitFor, isAlive } from './daemons.ts';
 import { setUpNetwork, tearDownNetwork, networkLeftovers } from './network.ts';
 import { loadImages } from './images.ts';
 import { existingWorkers, removeWorker } from './worker.ts';
@@ -45,11 +46,6 @@ function httpsStatus(url: string, client = true): Promise<number> {
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end();
   });
-}
-
-async function kubectl(args: string[], input?: string): Promise<string> {
-  const { stdout } = await run(join(c.bin.kubernetes, 'kubectl'), [`--kubeconfig=${c.adminKubeconfig}`, ...args], { input });
-  return stdout;
 }
 
 function binariesPresent(): string[] {
@@ -100,26 +96,6 @@ async function writeConfigFiles(): Promise<void> {
   await writeHostNodeFiles();
 }
 
-async function startAndWait(spec: DaemonSpec, ready: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const started = Date.now();
-  await daemons.start(spec);
-  try {
-    await waitFor(`${spec.name} to be ready`, async () => {
-      if (!daemons.pid(spec.name)) throw new GiveUp(`${spec.name} exited:\n${await daemons.tail(spec.name)}`);
-      return ready();
-    }, timeoutMs);
-  } catch (err) {
-    log.error({ daemon: spec.name, log: await daemons.tail(spec.name, 20) }, 'did not become ready');
-    throw err;
-  }
-  log.info({ daemon: spec.name, ms: Date.now() - started }, 'ready');
-}
-
-async function nodeReady(): Promise<boolean> {
-  const out = await kubectl(['get', 'node', c.nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
-  return out.trim() === 'True';
-}
-
 export interface UpResult {
   kubeconfig: string;
   seconds: number;
@@ -133,18 +109,18 @@ export async function up(): Promise<UpResult> {
   log.info({ stateDir: c.stateDir }, 'test bed: network');
   await setUpNetwork(c, WORKER_RANGES);
   await writeConfigFiles();
-  await startAndWait(comp.etcdDaemon(c), async () => (await httpsStatus(`https://127.0.0.1:${c.etcdClientPort}/health`)) === 200);
-  await startAndWait(comp.apiserverDaemon(c), async () => (await httpsStatus(`https://127.0.0.1:${c.apiserverPort}/readyz`)) === 200, 120_000);
-  await startAndWait(comp.controllerManagerDaemon(c), async () => (await httpsStatus('https://127.0.0.1:10257/healthz', false)) === 200);
-  await startAndWait(comp.schedulerDaemon(c), async () => (await httpsStatus('https://127.0.0.1:10259/healthz', false)) === 200);
+  await daemons.startAndWait(comp.etcdDaemon(c), async () => (await httpsStatus(`https://127.0.0.1:${c.etcdClientPort}/health`)) === 200);
+  await daemons.startAndWait(comp.apiserverDaemon(c), async () => (await httpsStatus(`https://127.0.0.1:${c.apiserverPort}/readyz`)) === 200, 120_000);
+  await daemons.startAndWait(comp.controllerManagerDaemon(c), async () => (await httpsStatus('https://127.0.0.1:10257/healthz', false)) === 200);
+  await daemons.startAndWait(comp.schedulerDaemon(c), async () => (await httpsStatus('https://127.0.0.1:10259/healthz', false)) === 200);
   await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], comp.bootstrapManifests(c));
-  await startAndWait(comp.containerdDaemon(c), async () => tryRun('ctr', ['--address', c.containerdSocket, 'version']));
+  await daemons.startAndWait(comp.containerdDaemon(c), async () => tryRun('ctr', ['--address', c.containerdSocket, 'version']));
   log.info('test bed: loading images');
   await loadImages(c);
-  await startAndWait(comp.kubeletDaemon(c), nodeReady, 120_000);
-  await startAndWait(comp.kubeProxyDaemon(c), async () => (await fetch('http://127.0.0.1:10256/healthz')).ok, 60_000);
-  await startAndWait(comp.corednsDaemon(c), async () => (await fetch('http://127.0.0.1:10281/ready')).ok, 60_000);
-  await startAndWait(comp.provisionerDaemon(c), async () => true);
+  await daemons.startAndWait(comp.kubeletDaemon(c), () => nodeReady(c.nodeName), 120_000);
+  await daemons.startAndWait(comp.kubeProxyDaemon(c), async () => (await fetch('http://127.0.0.1:10256/healthz')).ok, 60_000);
+  await daemons.startAndWait(comp.corednsDaemon(c), async () => (await fetch('http://127.0.0.1:10281/ready')).ok, 60_000);
+  await daemons.startAndWait(comp.provisionerDaemon(c), async () => true);
   log.info({ nodes: hostNodeMachines().map((h) => h.node.nodeName) }, 'test bed: node machines');
   await Promise.all(hostNodeMachines().map((h) => startHostNode(h)));
   const seconds = (Date.now() - started) / 1000;
