@@ -7,11 +7,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parse } from 'yaml';
 import { eventually, podOutput, testbed, type Testbed } from '../support/testbed.ts';
+import { probeEvery200ms, superAdminCredentials, tenantStatus } from '../support/tenant-probe.ts';
 import { testbedConfig as c } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
 import { cutHostNode, hostNodeImageTargets, hostNodeMachine, removeHostNode, startHostNode } from '../testbed/host-nodes.ts';
@@ -232,20 +231,6 @@ test('helm upgrade to a rebuilt image replaces the operator and leaves every ten
   t.diagnostic(`${tenantsBefore.size} tenant pods: same UIDs, 0 restarts, same ReplicaSets after the upgrade`);
 });
 
-/** /readyz of a tenant through its NodePort, with its super-admin client certificate. */
-async function readyzStatus(endpoint: string, creds: { ca: string; cert: string; key: string }): Promise<number> {
-  return new Promise((resolve) => {
-    // a new connection each time (no keep-alive), so every probe is balanced anew over the replicas
-    const req = request(`${endpoint}/readyz`, { ...creds, agent: false, timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', () => resolve(0));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
-
 test('a host node running one of two apiservers is lost: the tenant keeps answering and the replica is replaced', async (t) => {
   const selector = 'kubeception.io/tenant=inst-a';
   const pods = (await json<{ items: Pod[] }>(['get', 'pods', '-n', TENANTS, '-l', selector])).items;
@@ -261,25 +246,10 @@ test('a host node running one of two apiservers is lost: the tenant keeps answer
     await waitReady(TENANTS, 'inst-a');
   }
   assert.ok(victim, `an apiserver runs on a node machine (${apiserverNodes.join(', ')})`);
-  const superAdmin = parse((await kubectl(['get', 'secret', 'inst-a-super-admin-kubeconfig', '-n', TENANTS, '-o', 'jsonpath={.data.super-admin\\.conf}'])).stdout
-    ? Buffer.from((await kubectl(['get', 'secret', 'inst-a-super-admin-kubeconfig', '-n', TENANTS, '-o', 'jsonpath={.data.super-admin\\.conf}'])).stdout, 'base64').toString() : '') as {
-    users: { user: Record<string, string> }[]; clusters: { cluster: Record<string, string> }[];
-  };
-  const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
-  const creds = { ca: b64(superAdmin.clusters[0]!.cluster['certificate-authority-data']!), cert: b64(superAdmin.users[0]!.user['client-certificate-data']!), key: b64(superAdmin.users[0]!.user['client-key-data']!) };
+  const creds = await superAdminCredentials(tb, TENANTS, 'inst-a');
   const endpoint = (await kubectl(['get', 'tcp', 'inst-a', '-n', TENANTS, '-o', 'jsonpath={.status.endpoint}'])).stdout;
-  let probes = 0;
-  const failures: number[] = [];
-  let polling = true;
-  const poller = (async () => {
-    while (polling) {
-      const status = await readyzStatus(endpoint, creds);
-      probes++;
-      if (status !== 200) failures.push(Date.now());
-      await sleep(200);
-    }
-  })();
   const machine = hostNodeMachine(victim);
+  const probe = probeEvery200ms(endpoint, '/readyz', creds, 1000);
   const cut = Date.now();
   try {
     await cutHostNode(machine);
@@ -290,17 +260,15 @@ test('a host node running one of two apiservers is lost: the tenant keeps answer
     }, 5 * 60_000, 1000);
     const replacedMs = Date.now() - cut;
     await sleep(5_000);
-    polling = false;
-    await poller;
-    const lastFailure = failures.at(-1);
+    const { probes, failures } = await probe.stop();
+    const lastFailure = failures.at(-1)?.at;
     t.diagnostic(`node ${victim} lost: replica replaced after ${(replacedMs / 1000).toFixed(1)} s; ${probes} probes of /readyz every 200 ms, ${failures.length} failed` +
       (lastFailure ? ` (the last ${((lastFailure - cut) / 1000).toFixed(1)} s after the loss)` : ''));
     assert.ok(replaced.every((p) => p.spec.nodeName !== victim));
     assert.ok(failures.length < probes / 2, 'most probes were answered');
-    assert.equal(await readyzStatus(endpoint, creds), 200, 'the tenant answers');
+    assert.equal(await tenantStatus(endpoint, '/readyz', creds, 1000), 200, 'the tenant answers');
   } finally {
-    polling = false;
-    await poller;
+    await probe.stop();
     // the machine comes back as the same node, for the tests after this one
     await removeHostNode(machine);
     await startHostNode(machine);

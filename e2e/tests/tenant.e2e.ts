@@ -7,11 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { readFileSync, existsSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
-import { testbed, testNamespace, eventually, type Testbed } from '../support/testbed.ts';
+import { testbed, testNamespace, eventually } from '../support/testbed.ts';
+import { probeEvery200ms, secretText, superAdminCredentials } from '../support/tenant-probe.ts';
 import { run } from '../testbed/exec.ts';
 import { helloImage } from '../testbed/images.ts';
 import { startWorker, joinWorker, removeWorker, workerFor } from '../testbed/worker.ts';
@@ -21,24 +20,6 @@ import { mintJoinCommand } from '../../operator/join-token.ts';
 import { KubeClient, buildUserKubeconfig, createCaCertificate, generatePrivateKey, issueUserCertificate, type TenantControlPlane } from '../../core/index.ts';
 
 const TCP = (ns: string, name: string) => `/apis/kubeception.io/v1alpha1/namespaces/${ns}/tenantcontrolplanes/${name}`;
-
-async function secretText(tb: Testbed, ns: string, name: string, key: string): Promise<string> {
-  const { stdout } = await tb.kubectl(['get', 'secret', '-n', ns, name, '-o', `jsonpath={.data.${key.replaceAll('.', '\\.')}}`]);
-  return Buffer.from(stdout, 'base64').toString('utf8');
-}
-
-/** One GET /version with the super-admin's client certificate; resolves the status code or 0 on a network error. */
-function versionStatus(endpoint: string, ca: string, cert: string, key: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request(`${endpoint}/version`, { ca, cert, key, timeout: 2000, agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', () => resolve(0));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
 
 /** Resident memory of a pod's containers, from the cgroup v1 memory controller kubelet lays out. */
 function podMemoryMiB(uid: string): number {
@@ -167,22 +148,7 @@ spec:
   });
 
   await t.test('scaling the control plane to 2 replicas keeps the tenant serving; deleting an apiserver pod loses nothing', async () => {
-    const superAdmin = parse(await secretText(tb, ns.name, 'demo-super-admin-kubeconfig', 'super-admin.conf')) as { users: { user: Record<string, string> }[]; clusters: { cluster: Record<string, string> }[] };
-    const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
-    const ca = b64(superAdmin.clusters[0]!.cluster['certificate-authority-data']!);
-    const cert = b64(superAdmin.users[0]!.user['client-certificate-data']!);
-    const key = b64(superAdmin.users[0]!.user['client-key-data']!);
-    let probes = 0;
-    const failures: string[] = [];
-    let polling = true;
-    const poller = (async () => {
-      while (polling) {
-        const status = await versionStatus(endpoint, ca, cert, key);
-        probes++;
-        if (status !== 200) failures.push(`${new Date().toISOString()} status ${status}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })();
+    const probe = probeEvery200ms(endpoint, '/version', await superAdminCredentials(tb, ns.name, 'demo'), 2000);
     await tb.kubectl(['scale', 'tcp', 'demo', '-n', ns.name, '--replicas=2']);
     await eventually('2 ready control-plane replicas', async () => {
       const got = await host.request<TenantControlPlane>('GET', TCP(ns.name, 'demo'));
@@ -194,10 +160,9 @@ spec:
       const { stdout } = await tb.kubectl(['get', 'deploy', 'demo-control-plane', '-n', ns.name, '-o', 'jsonpath={.status.readyReplicas}']);
       return stdout === '2' ? true : undefined;
     }, 3 * 60_000, 1000);
-    polling = false;
-    await poller;
+    const { probes, failures } = await probe.stop();
     t.diagnostic(`${probes} probes of /version during the scale-out and the pod deletion, ${failures.length} failed`);
-    assert.deepEqual(failures, [], 'the tenant API answered every probe');
+    assert.deepEqual(failures.map((f) => `${new Date(f.at).toISOString()} status ${f.status}`), [], 'the tenant API answered every probe');
     assert.equal((await tenant(['get', 'namespace', 'keep-me', '-o', 'name'])).stdout.trim(), 'namespace/keep-me', 'tenant data survived');
     assert.equal((await tenant(['get', 'deploy', 'hello', '-n', 'keep-me', '-o', 'name'])).stdout.trim(), 'deployment.apps/hello');
   });
