@@ -31,15 +31,19 @@ export function renderGeneratedFiles(): Record<keyof typeof GENERATED_FILES, str
   return { crd: renderCRDYaml(), types: renderTypesFile() };
 }
 
-/** Generated files whose content on disk differs from what the schema produces. */
-export async function staleGeneratedFiles(): Promise<string[]> {
-  const wanted = renderGeneratedFiles();
-  const stale: string[] = [];
-  for (const key of Object.keys(GENERATED_FILES) as (keyof typeof GENERATED_FILES)[]) {
-    const onDisk = await readFile(GENERATED_FILES[key], 'utf8').catch(() => undefined);
-    if (onDisk !== wanted[key]) stale.push(GENERATED_FILES[key]);
+/** The files (of `files`, by key) whose content on disk differs from `wanted`; a missing file differs. */
+export async function differingFiles<K extends string>(files: Readonly<Record<K, string>>, wanted: Readonly<Record<K, string>>): Promise<string[]> {
+  const differing: string[] = [];
+  for (const key of Object.keys(files) as K[]) {
+    const onDisk = await readFile(files[key], 'utf8').catch(() => undefined);
+    if (onDisk !== wanted[key]) differing.push(files[key]);
   }
-  return stale;
+  return differing;
+}
+
+/** Generated files whose content on disk differs from what the schema produces. */
+export function staleGeneratedFiles(): Promise<string[]> {
+  return differingFiles(GENERATED_FILES, renderGeneratedFiles());
 }
 
 async function main(): Promise<void> {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { CREATED_BY_API, CRD_NAME, LABELS } from '../core/contract.ts';
 import { API_KEYS_SECRET } from '../api/host/auth-store.ts';
-import { GENERATED_FILES as CRD_FILES } from '../crds/generate.ts';
+import { GENERATED_FILES as CRD_FILES, differingFiles } from '../crds/generate.ts';
 import { CHART_DIR, helm } from './helm.ts';
 import { testbedConfig } from '../e2e/testbed/config.ts';
 
@@ -106,11 +106,7 @@ async function main(): Promise<void> {
   const repo = (file: string) => relative(testbedConfig.repoRoot, file);
   if (process.argv.includes('--check')) {
     // install.yaml is rendered from the chart on disk: with a stale template, it is stale too
-    const wanted = await renderGeneratedFiles();
-    const stale: string[] = [];
-    for (const key of Object.keys(GENERATED_FILES) as GeneratedFile[]) {
-      if ((await readFile(GENERATED_FILES[key], 'utf8').catch(() => undefined)) !== wanted[key]) stale.push(GENERATED_FILES[key]);
-    }
+    const stale = await differingFiles(GENERATED_FILES, await renderGeneratedFiles());
     for (const file of stale) console.error(`stale: ${repo(file)} (run npm run manifests)`);
     process.exitCode = stale.length > 0 ? 1 : 0;
     return;
