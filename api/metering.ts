@@ -153,9 +153,10 @@ export class PeriodicTasks {
     this.#log = options.log;
   }
 
-  start(): void {
+  /** The first run comes after `firstDelayMs` (default: at once). */
+  start(firstDelayMs = 0): void {
     this.#stopped = false;
-    this.#schedule(0);
+    this.#schedule(firstDelayMs);
   }
 
   #schedule(delay: number): void {

@@ -5,6 +5,7 @@
 // works where file-change notifications do not (symlink swaps, network file systems).
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
+import { PeriodicTasks } from './metering.ts';
 
 export interface TlsFiles {
   certFile: string;
@@ -62,30 +63,20 @@ export interface TlsReloaderOptions {
 export class TlsReloader {
   readonly #options: TlsReloaderOptions;
   #current: TlsMaterial;
-  #timer: NodeJS.Timeout | undefined;
-  #checking: Promise<unknown> | undefined;
-  #stopped = false;
+  readonly #intervalMs: number;
+  /** The API's periodic-task loop, with one task: look at the files. */
+  readonly #ticker: PeriodicTasks;
 
   constructor(options: TlsReloaderOptions) {
     this.#options = options;
     this.#current = options.current;
+    this.#intervalMs = options.intervalMs ?? DEFAULT_TLS_RELOAD_INTERVAL_MS;
+    this.#ticker = new PeriodicTasks({ intervalMs: this.#intervalMs, tasks: [{ name: 'reload-tls', run: () => this.check() }] });
   }
 
+  /** The first look comes one interval after the start: the pair just read is what is served. */
   start(): void {
-    this.#stopped = false;
-    this.#schedule();
-  }
-
-  #schedule(): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => {
-      this.#checking = this.check().finally(() => {
-        this.#checking = undefined;
-        this.#schedule();
-      });
-    }, this.#options.intervalMs ?? DEFAULT_TLS_RELOAD_INTERVAL_MS);
-    // The reload never keeps the process alive on its own.
-    this.#timer.unref();
+    this.#ticker.start(this.#intervalMs);
   }
 
   /** One look at the files; true when a new pair was applied. */
@@ -109,10 +100,8 @@ export class TlsReloader {
     return true;
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    await this.#checking;
+  stop(): Promise<void> {
+    return this.#ticker.stop();
   }
 }
 
