@@ -3,7 +3,7 @@ import { buildApp } from './app.ts';
 import { parseConfig, USAGE } from './config.ts';
 import { hostDependencies } from './host/index.ts';
 import { loadHostKubeConfig } from './host/kube.ts';
-import { PeriodicTasks } from './metering.ts';
+import { PeriodicTasks } from './periodic-tasks.ts';
 import { readTlsMaterial, reloadServerTls } from './tls.ts';
 import type { Server as HttpsServer } from 'node:https';
 import { createLogger, productVersion } from '../core/index.ts';

@@ -5,7 +5,7 @@
 // works where file-change notifications do not (symlink swaps, network file systems).
 import { readFile } from 'node:fs/promises';
 import { createSecureContext } from 'node:tls';
-import { PeriodicTasks } from './metering.ts';
+import { PeriodicTasks } from './periodic-tasks.ts';
 
 export interface TlsFiles {
   certFile: string;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Meter, PeriodicTasks } from './metering.ts';
+import { Meter } from './metering.ts';
+import { PeriodicTasks } from './periodic-tasks.ts';
 import { buildTenantControlPlane } from './tcp.ts';
 import { ManualClock, memoryWorld, MemoryTenantAccess, readyStatus } from './testing.ts';
 import { closeRecord, clusterUsage, observe, parseUsageRecord, prune, usageReport, type ClusterObservation } from './usage.ts';
