@@ -9,7 +9,7 @@ import { LeaderElector } from './runtime/leader-election.ts';
 import { EventRecorder } from './runtime/events.ts';
 import { createMetrics, operatorReady, startHealthServer } from './runtime/metrics.ts';
 import { TenantController } from './controller/tenant-controller.ts';
-import { firstNodeAddress } from './controller/node-address.ts';
+import { nodePortAddress } from './controller/node-address.ts';
 import { tenantBootstrapper } from './controller/tenant-bootstrap.ts';
 import { checkWatchNamespace } from './watch-namespace.ts';
 
@@ -71,7 +71,7 @@ async function startOperator(config: OperatorConfig, client: KubeClient, logger:
           namespace: config.namespace,
           imageRegistry: config.imageRegistry,
           imagePullPolicy: config.imagePullPolicy,
-          nodeAddress: config.nodeAddress ? async () => config.nodeAddress : firstNodeAddress(client),
+          nodeAddress: nodePortAddress({ configured: config.nodeAddress, client }),
           bootstrapTenant: tenantBootstrapper({ clients: tenantClients, logger, imageRegistry: config.imageRegistry, imagePullPolicy: config.imagePullPolicy }),
           ...(config.apiServiceAccount === undefined ? {} : { apiServiceAccount: config.apiServiceAccount }),
         },

@@ -75,3 +75,4 @@ export {
 } from './plan.ts';
 export { buildUserKubeconfig, issueUserCertificate, type UserCertificateRequest, type UserCredentials } from './user-cert.ts';
 export { discoveryTokenCaCertHash } from './discovery.ts';
+export { parseServerUrl } from './names.ts';

@@ -41,18 +41,26 @@ import {
   type TenantControlPlaneStatus,
 } from '../../core/index.ts';
 import { isCreatedByApi, renderTenant, renderApiServerService, secretDataChecksum, publicEndpoint, type PublicEndpoint, type ServiceAccountRef } from '../render/index.ts';
+import { parseServerUrl } from '../../core/index.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { deletingStatus, failedStatus, nextStatus, type Failure, type Observed, type WorkloadState } from './status.ts';
 import { controlPlaneHasRun } from './control-plane-ran.ts';
 import { adoptEtcdVolumeClaims } from './etcd-volumes.ts';
 import { requeueAfterMs } from './requeue.ts';
 import type { BootstrapTenant } from './tenant-bootstrap.ts';
+import type { NodeAddressSource } from './node-address.ts';
+import { endpointEvent, type EndpointState } from './endpoint-state.ts';
+import { pendingEndpoint } from './pending-endpoint.ts';
+import { describeError, isUnreachableError } from './describe-error.ts';
 
 export interface ReconcilerOptions {
   imageRegistry?: string;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
-  /** Address of the host's nodes for NodePort tenants without spec.networkProfile.address. */
-  nodeAddress?: () => Promise<string | undefined>;
+  /**
+   * Address of the host's nodes for NodePort tenants without spec.networkProfile.address, given the host
+   * of the endpoint the tenant has now (so that one can be kept); see node-address.ts.
+   */
+  nodeAddress?: NodeAddressSource;
   /** Work inside the tenant once its API server serves (RBAC, cluster-info, addons); see operator/tenant. */
   bootstrapTenant?: BootstrapTenant;
   /**
@@ -93,13 +101,13 @@ export class StepFailure extends Error {
   }
 }
 
-/** What a user should read: the API server's answer for API errors, the message otherwise. */
-function describeError(error: unknown): string {
-  if (error instanceof KubeApiError) return `${error.statusCode} ${error.reason}: ${error.message}`;
-  if (!(error instanceof Error)) return String(error);
-  // fetch says only "fetch failed"; why (refused, timed out, a certificate) is in its cause.
-  const cause = error.cause instanceof Error ? ` (${error.cause.message})` : '';
-  return `${error.message}${cause}`;
+/** The host of a published endpoint URL; undefined when it is not one (then nothing is kept). */
+function endpointHostOf(url: string): string | undefined {
+  try {
+    return parseServerUrl(url, 'status.endpoint').host;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs one step; a failure becomes a StepFailure on `condition` with `reason` and `what` in its message. */
@@ -212,8 +220,9 @@ export class TenantReconciler {
 
   async #converge(tcp: TenantControlPlane, log: Logger, signal: AbortSignal): Promise<{ requeueAfterMs?: number }> {
     const { client, events } = this.#d;
+    const held = tcp.status?.endpoint ? endpointHostOf(tcp.status.endpoint) : undefined;
     const nodeAddress = tcp.spec?.networkProfile?.serviceType === 'NodePort' && !tcp.spec.networkProfile.address
-      ? await step(CONDITIONS.endpoint, 'NodeAddressUnknown', 'reading the host nodes\' addresses', async () => this.#d.options.nodeAddress?.())
+      ? await step(CONDITIONS.endpoint, 'NodeAddressUnknown', 'reading the host nodes\' addresses', async () => this.#d.options.nodeAddress?.(held))
       : undefined;
     const tenant = resolveTenant(tcp, { nodeAddress });
 
@@ -222,13 +231,16 @@ export class TenantReconciler {
     const service = await step(CONDITIONS.endpoint, 'ApplyFailed', describeObject(serviceObject), () => apply<ApiServiceObject>(client, serviceObject, { signal }));
     const apiService = apiServiceFacts(service);
     const endpoint = publicEndpoint(tenant, { apiService });
+    let endpointState: EndpointState = endpoint
+      ? { state: this.#d.options.bootstrapTenant ? 'unverified' : 'assigned', url: endpoint.url }
+      : await pendingEndpoint(client, tenant, signal);
 
     // 2. PKI: never a new CA next to an existing tenant; leaves re-issued when SANs change or expiry nears.
     const observed: Observed = {
       pki: { ok: true, issued: [] },
       etcd: workloadState(undefined, tenant.spec.etcd.replicas),
       controlPlane: workloadState(undefined, tenant.spec.controlPlane.replicas),
-      endpoint: endpoint?.url,
+      endpoint: endpointState,
     };
     const plan = await step(CONDITIONS.pki, 'IssueFailed', 'planning the PKI', () => this.#planPki(tenant, tcp, apiService, endpoint, signal));
     let secrets: PkiSecret[] = [];
@@ -284,14 +296,23 @@ export class TenantReconciler {
     const apiServing = observed.controlPlane.ready > 0;
     if (apiServing && endpoint && plan.status === 'ok' && this.#d.options.bootstrapTenant) {
       const byName = new Map(secrets.map((s) => [s.metadata.name, s.data]));
-      observed.tenant = await this.#d.options.bootstrapTenant(tenant, { endpoint: endpoint.url, secrets: byName, signal })
+      const outcome = await this.#d.options.bootstrapTenant(tenant, { endpoint: endpoint.url, secrets: byName, signal })
         .catch(async (err: unknown) => {
           // The tenant did not answer or refused: worth a Warning where the user looks, and a retry soon.
           const message = `the tenant API server at ${endpoint.url}: ${describeError(err)}`;
           await events.warning(tcp, 'TenantBootstrapFailed', message);
-          return { ok: false, reason: 'BootstrapFailed', message };
+          return { ok: false, reason: 'BootstrapFailed', message, conditions: [], reachable: isUnreachableError(err) ? undefined : true };
         });
+      observed.tenant = outcome;
+      if (outcome.reachable !== undefined) {
+        endpointState = outcome.reachable
+          ? { state: 'reachable', url: endpoint.url }
+          : { state: 'unreachable', url: endpoint.url, message: outcome.message };
+        observed.endpoint = endpointState;
+      }
     }
+    const endpointWarning = endpointEvent(endpointState, tcp.status);
+    if (endpointWarning) await events.warning(tcp, endpointWarning.reason, endpointWarning.message);
 
     // 5. Status.
     const status = nextStatus(tenant, tcp.status, observed, this.#now());

@@ -26,6 +26,8 @@ const next = (tcp: TenantControlPlane, observed: Observed, now: Date) => nextSta
   spec: tcp.spec, version: parseKubernetesVersion(tcp.spec.version),
 }, tcp.status, observed, now);
 
+const PENDING: Observed['endpoint'] = { state: 'pending', reason: 'AddressPending', message: 'the load balancer has not assigned an address' };
+
 const workload = (w: Partial<WorkloadState> = {}): WorkloadState => ({ exists: true, desired: 1, ready: 1, updated: 1, current: true, ...w });
 
 /** Everything fine: PKI issued, etcd and control plane rolled out, an endpoint, the tenant bootstrapped. */
@@ -34,7 +36,7 @@ function healthy(overrides: Partial<Observed> = {}): Observed {
     pki: { ok: true, issued: [] },
     etcd: workload(),
     controlPlane: workload(),
-    endpoint: 'https://10.0.0.5:31443',
+    endpoint: { state: 'reachable', url: 'https://10.0.0.5:31443' },
     tenant: { ok: true, reason: 'Bootstrapped', message: 'RBAC, cluster-info and addons applied' },
     ...overrides,
   };
@@ -66,7 +68,7 @@ test('a fresh tenant whose workloads do not exist yet is Provisioning, Ready Fal
   const status = next(tenant(), healthy({
     etcd: workload({ exists: false, ready: 0, updated: 0, current: false }),
     controlPlane: workload({ exists: false, ready: 0, updated: 0, current: false }),
-    endpoint: undefined,
+    endpoint: PENDING,
     tenant: undefined,
   }), T0);
   assert.equal(status.phase, 'Provisioning');
@@ -95,7 +97,8 @@ test('Ready is True only when every part is True: each single failing part makes
     { what: 'control plane rolling', observed: healthy({ controlPlane: workload({ desired: 2, ready: 2, updated: 1 }) }), part: 'APIServer', reason: 'RollingOut' },
     { what: 'stale workload status', observed: healthy({ controlPlane: workload({ current: false }) }), part: 'APIServer', reason: 'RollingOut' },
     { what: 'zero desired replicas', observed: healthy({ etcd: workload({ desired: 0, ready: 0, updated: 0 }) }), part: 'Datastore', reason: 'NotReady' },
-    { what: 'no endpoint', observed: healthy({ endpoint: undefined }), part: 'Endpoint', reason: 'Pending' },
+    { what: 'no endpoint', observed: healthy({ endpoint: PENDING }), part: 'Endpoint', reason: 'AddressPending' },
+    { what: 'endpoint unreachable', observed: healthy({ endpoint: { state: 'unreachable', url: 'https://10.0.0.5:31443', message: 'connect ETIMEDOUT' } }), part: 'Endpoint', reason: 'Unreachable' },
     { what: 'bootstrap failed', observed: healthy({ tenant: { ok: false, reason: 'BootstrapFailed', message: 'RBAC: forbidden' } }), part: 'TenantBootstrap', reason: 'BootstrapFailed' },
   ];
   for (const c of cases) {
@@ -118,11 +121,11 @@ test('workload messages count ready and up-to-date replicas', () => {
 });
 
 test('lastTransitionTime is kept while a status stays, and moves when it changes', () => {
-  const first = next(tenant(), healthy({ endpoint: undefined }), T0);
+  const first = next(tenant(), healthy({ endpoint: PENDING }), T0);
   assert.equal(condition(first.conditions, 'Endpoint').status, 'False');
 
   // Same observation five minutes later: nothing transitions, even though reason/message are rewritten.
-  const again = next(tenant({ status: first }), healthy({ endpoint: undefined, pki: { ok: true, issued: ['demo-apiserver-certs'] } }), T1);
+  const again = next(tenant({ status: first }), healthy({ endpoint: PENDING, pki: { ok: true, issued: ['demo-apiserver-certs'] } }), T1);
   for (const c of again.conditions ?? []) assert.equal(c.lastTransitionTime, stamp(T0), c.type);
   assert.equal(condition(again.conditions, 'PKI').message, 'issued: demo-apiserver-certs');
 
@@ -174,7 +177,7 @@ test('a PKI alarm carries its reason and message into the PKI condition', () => 
 });
 
 test('the input tcp and its previous conditions are not mutated', () => {
-  const first = next(tenant(), healthy({ endpoint: undefined }), T0);
+  const first = next(tenant(), healthy({ endpoint: PENDING }), T0);
   const tcp = tenant({ status: first });
   const snapshot = JSON.stringify(tcp);
   next(tcp, healthy(), T1);
@@ -239,4 +242,20 @@ test('while the finalizer runs: phase Deleting, Ready False, the rest kept', () 
   assert.equal(deleting.phase, 'Deleting');
   assert.equal(condition(deleting.conditions, 'Ready').reason, 'Deleting');
   assert.equal(deleting.endpoint, ready.endpoint);
+});
+
+test('status.endpoint is published once the endpoint answers, and an address customers hold stays while it does not', () => {
+  const url = 'https://10.196.0.200:6443';
+  const unverified = next(tenant(), healthy({ endpoint: { state: 'unverified', url }, controlPlane: workload({ ready: 0 }) }), T0);
+  assert.equal(unverified.endpoint, undefined, 'not before it is checked');
+  assert.equal(condition(unverified.conditions, 'Endpoint').reason, 'NotVerified');
+  const reachable = next(tenant({ status: unverified }), healthy({ endpoint: { state: 'reachable', url } }), T1);
+  assert.equal(reachable.endpoint, url);
+  assert.equal(condition(reachable.conditions, 'Endpoint').reason, 'Reachable');
+  const lost = next(tenant({ status: reachable }), healthy({ endpoint: { state: 'unreachable', url: 'https://10.196.0.3:31000', message: 'connect EHOSTUNREACH' } }), T1);
+  assert.equal(lost.endpoint, url, 'the published address stays until a new one answers');
+  assert.equal(condition(lost.conditions, 'Endpoint').status, 'False');
+  assert.equal(condition(lost.conditions, 'Ready').reason, 'Unreachable');
+  const moved = next(tenant({ status: lost }), healthy({ endpoint: { state: 'reachable', url: 'https://10.196.0.3:31000' } }), T1);
+  assert.equal(moved.endpoint, 'https://10.196.0.3:31000');
 });

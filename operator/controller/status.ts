@@ -3,6 +3,7 @@
 import { CONDITIONS, kubeconfigSecrets, type Condition, type ConditionType, type Phase, type Tenant, type TenantControlPlaneStatus } from '../../core/index.ts';
 import { setCondition, type ConditionInput } from '../runtime/conditions.ts';
 import { selectorString } from '../render/index.ts';
+import { endpointCondition, publishedEndpoint, type EndpointState } from './endpoint-state.ts';
 
 export interface WorkloadState {
   exists: boolean;
@@ -17,7 +18,7 @@ export interface Observed {
   pki: { ok: true; issued: string[] } | { ok: false; reason: string; message: string };
   etcd: WorkloadState;
   controlPlane: WorkloadState;
-  endpoint?: string;
+  endpoint: EndpointState;
   /** Result of the work inside the tenant, once its API server serves. */
   tenant?: { ok: boolean; reason: string; message: string; conditions?: ConditionInput[]; servingCsrsWaiting?: number };
 }
@@ -73,9 +74,7 @@ export function nextStatus(tenant: Tenant, previous: TenantControlPlaneStatus | 
     : { type: CONDITIONS.pki, status: 'False', reason: observed.pki.reason, message: observed.pki.message, observedGeneration: generation });
   set(workloadCondition(CONDITIONS.datastore, 'etcd', observed.etcd, generation));
   set(workloadCondition(CONDITIONS.apiServer, 'control-plane', observed.controlPlane, generation));
-  set(observed.endpoint
-    ? { type: CONDITIONS.endpoint, status: 'True', reason: 'Assigned', message: observed.endpoint, observedGeneration: generation }
-    : { type: CONDITIONS.endpoint, status: 'False', reason: 'Pending', message: 'waiting for the API Service address (LoadBalancer ingress or node address)', observedGeneration: generation });
+  set(endpointCondition(observed.endpoint, generation));
   set(observed.tenant
     ? { type: CONDITIONS.tenantBootstrap, status: observed.tenant.ok ? 'True' : 'False', reason: observed.tenant.reason, message: observed.tenant.message, observedGeneration: generation }
     : { type: CONDITIONS.tenantBootstrap, status: 'Unknown', reason: 'WaitingForAPIServer', message: 'the tenant API server does not serve yet', observedGeneration: generation });
@@ -83,6 +82,7 @@ export function nextStatus(tenant: Tenant, previous: TenantControlPlaneStatus | 
   for (const part of observed.tenant?.conditions ?? []) set({ ...part, observedGeneration: generation });
   conditions = withReady(conditions, generation, now);
 
+  const endpoint = publishedEndpoint(observed.endpoint, previous);
   const rolledOut = workloadReady(observed.controlPlane);
   const version = rolledOut ? tenant.spec.version : previous?.version;
   const phase: Phase = !observed.pki.ok ? 'Failed'
@@ -93,7 +93,7 @@ export function nextStatus(tenant: Tenant, previous: TenantControlPlaneStatus | 
     observedGeneration: generation,
     phase,
     ...(version ? { version } : {}),
-    ...(observed.endpoint ? { endpoint: observed.endpoint } : {}),
+    ...(endpoint ? { endpoint } : {}),
     controlPlane: {
       replicas: observed.controlPlane.desired,
       readyReplicas: observed.controlPlane.ready,

@@ -5,8 +5,9 @@
 // The tenant is reached with its super-admin kubeconfig through one kept client per tenant (TenantClients).
 import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { apply, secretNames, type Tenant, type TenantClients } from '../../core/index.ts';
+import { apply, parseServerUrl, secretNames, type Tenant, type TenantClients } from '../../core/index.ts';
 import { tenantBootstrapHook, type NodeSettings, type TenantBootstrapOutcome } from '../tenant/index.ts';
+import { describeError, isUnreachableError } from './describe-error.ts';
 
 /** What the reconcile hands over: the public endpoint and the tenant's host Secrets (data, base64) by name. */
 export interface BootstrapContext {
@@ -15,12 +16,15 @@ export interface BootstrapContext {
   signal: AbortSignal;
 }
 
-export type BootstrapTenant = (tenant: Tenant, ctx: BootstrapContext) => Promise<TenantBootstrapOutcome>;
+/** The bootstrap's outcome, and whether the API server answered through the public endpoint (unset: not checked). */
+export type BootstrapResult = TenantBootstrapOutcome & { reachable?: boolean };
+
+export type BootstrapTenant = (tenant: Tenant, ctx: BootstrapContext) => Promise<BootstrapResult>;
 
 /** The EndpointSlice of `default/kubernetes`: the address and port clients outside the host reach. */
 export function kubernetesEndpointSlice(endpoint: string) {
-  const url = new URL(endpoint);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const { host } = parseServerUrl(endpoint, 'the tenant endpoint');
+  const port = Number(new URL(endpoint).port || 443);
   const family = isIP(host);
   return {
     apiVersion: 'discovery.k8s.io/v1',
@@ -32,7 +36,7 @@ export function kubernetesEndpointSlice(endpoint: string) {
     },
     addressType: family === 6 ? 'IPv6' : family === 4 ? 'IPv4' : 'FQDN',
     endpoints: [{ addresses: [host], conditions: { ready: true } }],
-    ports: [{ name: 'https', protocol: 'TCP', port: Number(url.port || 443) }],
+    ports: [{ name: 'https', protocol: 'TCP', port }],
   };
 }
 
@@ -57,8 +61,18 @@ export function tenantBootstrapper(deps: {
       const missing = superAdmin === undefined ? `${names.superAdminKubeconfig} (super-admin.conf)` : `${names.ca} (ca.crt)`;
       return { ok: false, reason: 'SecretMissing', message: `the host Secret ${missing} is missing`, conditions: [] };
     }
+    // The super-admin kubeconfig names the public endpoint: the first call is also the check that the
+    // endpoint customers get leads to this API server (Endpoint condition), before anything is written.
     const client = deps.clients.get(`${tenant.namespace}/${tenant.name}`, superAdmin);
+    try {
+      await client.request('GET', '/version', { signal: ctx.signal });
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      if (isUnreachableError(error)) {
+        return { ok: false, reason: 'EndpointUnreachable', message: `GET ${ctx.endpoint}/version: ${describeError(error)}`, conditions: [], reachable: false };
+      }
+    }
     await apply(client, kubernetesEndpointSlice(ctx.endpoint), { signal: ctx.signal });
-    return hook(tenant, { endpoint: ctx.endpoint, caCertPem, client, signal: ctx.signal });
+    return { ...(await hook(tenant, { endpoint: ctx.endpoint, caCertPem, client, signal: ctx.signal })), reachable: true };
   };
 }

@@ -45,3 +45,18 @@ test('public endpoint: user address first, then what was observed; NodePort uses
   const clusterIP = resolveTenant(sampleTenant());
   assert.equal(publicEndpoint(clusterIP, { apiService: { clusterIP: 'fd00::7' } })?.url, 'https://[fd00::7]:6443');
 });
+
+test('LoadBalancer with an address: an IP is asked of the load balancer, and is the endpoint only once assigned', () => {
+  const withAddress = (address: string) => resolveTenant(sampleTenant((t) => {
+    t.spec.networkProfile.serviceType = 'LoadBalancer';
+    t.spec.networkProfile.address = address;
+  }));
+  assert.equal(renderApiServerService(withAddress('10.196.0.210')).spec!.loadBalancerIP, '10.196.0.210');
+  assert.equal(renderApiServerService(withAddress('api.example.com')).spec!.loadBalancerIP, undefined, 'a DNS name is not asked for');
+  assert.equal(renderApiServerService(resolveTenant(sampleTenant((t) => {
+    t.spec.networkProfile.serviceType = 'NodePort';
+    t.spec.networkProfile.address = '10.196.0.10';
+  }))).spec!.loadBalancerIP, undefined, 'only for LoadBalancer Services');
+  assert.equal(publicEndpoint(withAddress('10.196.0.210'), { apiService: { clusterIP: '10.0.0.7' } }), undefined, 'not before the load balancer has it');
+  assert.equal(publicEndpoint(withAddress('api.example.com'), { apiService: { loadBalancerAddress: '10.196.0.201' } })?.url, 'https://api.example.com:6443');
+});

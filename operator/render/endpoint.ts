@@ -16,7 +16,8 @@ export interface PublicEndpoint {
 
 /**
  * The public endpoint once it is known, else undefined (a LoadBalancer without an address yet, a NodePort
- * without spec.networkProfile.address). Precedence: the user's address, then the load balancer's, then for
+ * without spec.networkProfile.address). Precedence: the user's address (for a LoadBalancer, once it has one),
+ * then the load balancer's, then for
  * ClusterIP the Service's cluster IP (reachable only from inside the host cluster).
  */
 export function publicEndpoint(tenant: Tenant, options: Pick<ResolvedOptions, 'apiService'>): PublicEndpoint | undefined {
@@ -29,7 +30,9 @@ export function publicEndpoint(tenant: Tenant, options: Pick<ResolvedOptions, 'a
       host = net.address ?? observed.clusterIP;
       break;
     case 'LoadBalancer':
-      host = net.address ?? observed.loadBalancerAddress;
+      // Only once the load balancer assigned an address: the user's address (its IP asked of the load
+      // balancer, see api-service.ts, or a DNS name pointing at it) leads nowhere before that.
+      host = observed.loadBalancerAddress === undefined ? undefined : net.address ?? observed.loadBalancerAddress;
       break;
     case 'NodePort':
       // A node address is outside what the renderer knows: the user names it in spec.networkProfile.address.
