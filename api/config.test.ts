@@ -41,9 +41,10 @@ test('TLS: both files or neither, from flags or the environment', () => {
 });
 
 test('default service type: unset leaves the CRD default; one of the three; anything else refused', () => {
-  assert.equal(parseConfig([], {}).defaultServiceType, undefined);
+  assert.equal(parseConfig([], {}).defaultServiceType, 'LoadBalancer', 'reachable from outside the host by default');
+  assert.equal(parseConfig(['--default-service-type', 'ClusterIP'], {}).defaultServiceType, 'ClusterIP');
   assert.equal(parseConfig(['--default-service-type', 'LoadBalancer'], {}).defaultServiceType, 'LoadBalancer');
   assert.equal(parseConfig([], { DEFAULT_SERVICE_TYPE: 'NodePort' }).defaultServiceType, 'NodePort');
-  assert.equal(parseConfig([], { DEFAULT_SERVICE_TYPE: '' }).defaultServiceType, undefined);
+  assert.equal(parseConfig([], { DEFAULT_SERVICE_TYPE: '' }).defaultServiceType, 'LoadBalancer');
   assert.throws(() => parseConfig(['--default-service-type', 'nodeport'], {}), /--default-service-type \(DEFAULT_SERVICE_TYPE\) must be one of ClusterIP, NodePort, LoadBalancer, got "nodeport"/);
 });

@@ -21,8 +21,8 @@ export interface ApiConfig {
   trustProxy: boolean;
   /** Serve HTTPS with this pair (reloaded when the files change); unset: plain HTTP. */
   tls?: TlsFiles;
-  /** spec.networkProfile.serviceType of clusters created through the API; unset: the CRD's default. */
-  defaultServiceType?: ServiceType;
+  /** spec.networkProfile.serviceType of clusters created through the API (DEFAULT_SERVICE_TYPE when not given). */
+  defaultServiceType: ServiceType;
 }
 
 export const USAGE = `Usage: node api/server.ts [options]
@@ -45,7 +45,8 @@ export const USAGE = `Usage: node api/server.ts [options]
                                 pair is served without a restart (a mounted Secret updated in place)
   --tls-key-file <path>         its private key (PEM; API_TLS_KEY_FILE)
   --default-service-type <t>    how new clusters are exposed: ClusterIP, NodePort or LoadBalancer
-                                (DEFAULT_SERVICE_TYPE; default: the CRD's default, ClusterIP)
+                                (DEFAULT_SERVICE_TYPE; default LoadBalancer: reachable from outside the
+                                host where it has a load balancer; ClusterIP is reachable only inside it)
 
 API keys: node api/keys-cli.ts --help`;
 
@@ -66,8 +67,14 @@ function tlsFiles(certFile: string | undefined, keyFile: string | undefined): Tl
   return { certFile, keyFile };
 }
 
-function serviceType(value: string | undefined): ServiceType | undefined {
-  if (unset(value)) return undefined;
+/**
+ * Customers reach their clusters from outside the host: a ClusterIP endpoint would hand them a kubeconfig
+ * that works nowhere they stand. Hosts without a load balancer choose NodePort (with the operator's --node-address).
+ */
+export const DEFAULT_SERVICE_TYPE: ServiceType = 'LoadBalancer';
+
+function serviceType(value: string | undefined): ServiceType {
+  if (unset(value)) return DEFAULT_SERVICE_TYPE;
   if (!(SERVICE_TYPES as readonly string[]).includes(value)) {
     throw new Error(`--default-service-type (DEFAULT_SERVICE_TYPE) must be one of ${SERVICE_TYPES.join(', ')}, got ${JSON.stringify(value)}`);
   }
@@ -121,6 +128,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ApiConfig {
     logLevel: values['log-level'] ?? env.LOG_LEVEL ?? 'info',
     trustProxy: values['trust-proxy'] ?? false,
     ...(tls === undefined ? {} : { tls }),
-    ...(defaultServiceType === undefined ? {} : { defaultServiceType }),
+    defaultServiceType,
   };
 }

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     rateLimit: config.rateLimit,
     trustProxy: config.trustProxy,
     ...(tls === undefined ? {} : { https: tls }),
-    ...(config.defaultServiceType === undefined ? {} : { defaultServiceType: config.defaultServiceType }),
+    defaultServiceType: config.defaultServiceType,
   });
   // With TLS, fastify's server is a node:https Server, whose setSecureContext swaps the pair for new connections.
   const reloader = config.tls === undefined || tls === undefined ? undefined : reloadServerTls(app.server as unknown as HttpsServer, config.tls, tls, logger);
