@@ -8,8 +8,8 @@ import { createLogger } from './core/index.ts';
 
 const log = createLogger('kubeception-start');
 
-/** Starts the test bed (or finds it running) and returns its admin kubeconfig. */
-async function startTestbed(): Promise<string> {
+/** Starts the test bed (or finds it running): its admin kubeconfig, and the VIP in front of its nodes. */
+async function startTestbed(): Promise<{ kubeconfig: string; nodeAddress?: string }> {
   const child = spawn(process.execPath, ['e2e/testbed/cli.ts', 'up'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -19,7 +19,8 @@ async function startTestbed(): Promise<string> {
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const kubeconfig = /export KUBECONFIG=(\S+)/.exec(out)?.[1];
   if (code !== 0 || kubeconfig === undefined) throw new Error(`the test bed did not come up (exit code ${code}); see its log above`);
-  return kubeconfig;
+  const nodeAddress = /export NODE_ADDRESS=(\S+)/.exec(out)?.[1];
+  return { kubeconfig, ...(nodeAddress === undefined ? {} : { nodeAddress }) };
 }
 
 let kubeconfig = process.env.KUBECONFIG;
@@ -27,7 +28,11 @@ const env: NodeJS.ProcessEnv = { ...process.env };
 if (!kubeconfig) {
   log.info('KUBECONFIG is not set: starting the local test bed as the host cluster');
   try {
-    kubeconfig = await startTestbed();
+    const started = await startTestbed();
+    kubeconfig = started.kubeconfig;
+    // NodePort tenants are published at the test bed's VIP (keepalived over its nodes), not at one node;
+    // clusters made through the API are LoadBalancer (MetalLB on the test bed), the API's default.
+    if (started.nodeAddress !== undefined) env.NODE_ADDRESS ??= started.nodeAddress;
   } catch (error) {
     log.error((error as Error).message);
     process.exit(1);
