@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
+import { CREATED_BY_API, LABELS } from '../../core/index.ts';
 import { GENERATED_FILES } from '../../crds/generate.ts';
 import { CRD_NAME } from '../../crds/schema/tenant-control-plane.ts';
 import { buildApp } from '../../api/app.ts';
@@ -309,7 +310,9 @@ test('a NodePort tenant at the VIP keeps its endpoint when the node holding the 
 test('a load balancer that assigns no address: Endpoint False with the reason, an Event, a clear non-ready cluster in the API, no endpoint, nothing crash-loops', { timeout: 6 * 60_000 }, async () => {
   // 10.196.0.250 is outside MetalLB's pool: it will never be assigned (as with an exhausted pool).
   const tcp = {
-    apiVersion: 'kubeception.io/v1alpha1', kind: 'TenantControlPlane', metadata: { name: 'nolb', namespace: ns.name },
+    apiVersion: 'kubeception.io/v1alpha1', kind: 'TenantControlPlane',
+    // labelled as the API labels its clusters, so the API shows it to its account
+    metadata: { name: 'nolb', namespace: ns.name, labels: { [LABELS.account]: 'acme', [LABELS.size]: 'small', [LABELS.createdBy]: CREATED_BY_API } },
     spec: { version: 'v1.36.5', networkProfile: { serviceType: 'LoadBalancer', address: '10.196.0.250' } },
   };
   await tb.kubectl(['apply', '-f', '-'], JSON.stringify(tcp));
@@ -323,6 +326,11 @@ test('a load balancer that assigns no address: Endpoint False with the reason, a
   assert.match(conditionOf(pending, 'Ready').message, /Endpoint: the load balancer has not assigned an address/);
   const events = (await tb.kubectl(['get', 'events', '-n', ns.name, '--field-selector', 'involvedObject.name=nolb,reason=EndpointPending', '-o', 'json'])).stdout;
   assert.equal(JSON.parse(events).items.length, 1, 'one EndpointPending Event, not one per reconcile');
+  const seen = await call('GET', '/v1/clusters/nolb');
+  assert.equal(seen.status, 200);
+  assert.equal(seen.body.status.ready, false);
+  assert.equal(seen.body.status.endpoint, null);
+  assert.match(seen.body.status.message, /Endpoint: the load balancer has not assigned an address/);
   const restarts = (await tb.kubectl(['get', 'pods', '-n', ns.name, '-l', 'kubeception.io/tenant=nolb', '-o', 'jsonpath={.items[*].status.containerStatuses[*].restartCount}'])).stdout.trim().split(/\s+/).map(Number);
   assert.ok(restarts.every((r) => r === 0), `no container restarted: ${restarts.join(' ')}`);
   await tb.kubectl(['delete', 'tcp', 'nolb', '-n', ns.name, '--wait=false']);
