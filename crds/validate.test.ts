@@ -163,3 +163,35 @@ test('tenant names: DNS-1035 labels of at most 40 characters', () => {
     assert.equal(errors[0]!.path, 'metadata.name');
   }
 });
+
+test('address: an IP or DNS name outside the tenant ranges passes; inside them, or anything else, is refused', () => {
+  const withAddress = (address: string, extra: Record<string, string> = {}) =>
+    validateTenantControlPlaneSpec({ version: 'v1.36.5', networkProfile: { address, ...extra } });
+  for (const fine of ['203.0.113.10', '2001:db8::10', 'api.example.com', 'localhost', '10.95.255.255', '10.112.0.0']) {
+    const result = withAddress(fine);
+    assert.ok(result.ok, `${fine}: ${formatFieldErrors(errorsOf(result))}`);
+  }
+  // a range of the other family does not contain the address
+  assert.ok(withAddress('10.96.0.1', { serviceCIDR: 'fd00:10:96::/108', dnsServiceIP: 'fd00:10:96::a', podCIDR: 'fd00:10:244::/56' }).ok);
+  for (const bad of ['https://api.example.com', 'api.example.com:6443', 'API.example.com', '10.0.0.1/32', '::ffff:10.0.0.1', 'a_b.example.com']) {
+    const errors = errorsOf(withAddress(bad));
+    assert.equal(errors.length, 1, `${bad}: ${formatFieldErrors(errors)}`);
+    assert.equal(errors[0]!.path, 'spec.networkProfile.address');
+    assert.match(errors[0]!.message, /^address must be an IP address \(such as 203\.0\.113\.10 or 2001:db8::10\) or a lowercase DNS name/);
+  }
+  assert.deepEqual(errorsOf(withAddress('10.244.3.7')), [
+    {
+      path: 'spec.networkProfile.address',
+      message:
+        'address 10.244.3.7 lies inside podCIDR 10.244.0.0/16: inside the tenant cluster that address belongs to a pod, so nodes ' +
+        'and pods would not reach the API server; choose an address outside the Service and pod ranges of the tenant',
+    },
+  ]);
+  assert.equal(errorsOf(withAddress('10.96.0.1'))[0]!.message.startsWith('address 10.96.0.1 lies inside serviceCIDR 10.96.0.0/12'), true);
+});
+
+test('address: a tenant moved to a new address on update is checked like a new one', () => {
+  const old = { version: 'v1.36.5', networkProfile: { address: '203.0.113.10' } };
+  assert.ok(validateUpdate(old, { version: 'v1.36.5', networkProfile: { address: '203.0.113.11' } }).ok);
+  assert.equal(validateUpdate(old, { version: 'v1.36.5', networkProfile: { address: '10.96.0.20' } }).ok, false);
+});

@@ -131,3 +131,68 @@ test('a watch namespace that does not exist: exit 1 at once with a message namin
   assert.match(replica.stderr(), /^operator failed to start: --namespace tenats \(WATCH_NAMESPACE\): the namespace does not exist in the host cluster/);
   assert.ok(!fake.requests.some((r) => r.path.startsWith(LEASES)), 'it never campaigned');
 });
+
+/** A port free right now (bound to 0, then released): the operator's --webhook-port 0 means "off". */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as import('node:net').AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+test('the webhook on a standby as on the leader: certificate Secret, caBundle set, reviews answered; two signals end it cleanly', async (t) => {
+  const { fake } = await fakeApiServerFor(t);
+  fake.addResource('kubeception.io/v1alpha1', 'TenantControlPlane', 'tenantcontrolplanes', true, { status: true });
+  const vwcs = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
+  fake.put(vwcs, {
+    apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingWebhookConfiguration', metadata: { name: 'kc-tcps' },
+    webhooks: [{ name: 'address.tenantcontrolplanes.kubeception.io', clientConfig: { service: { namespace: 'ops', name: 'hook', path: '/validate-tenantcontrolplanes' } } }],
+  });
+  const kubeconfig = await kubeconfigFile(t, fake);
+  const webhookArgs = (port: number) => ['--webhook-port', String(port), '--webhook-service', 'ops/hook', '--webhook-configuration', 'kc-tcps'];
+  const a = startReplica(t, kubeconfig, 'op-a', webhookArgs(await freePort()));
+  await a.waitFor((l) => l.msg === 'started leading', 'a leading');
+  const portB = await freePort();
+  const b = startReplica(t, kubeconfig, 'op-b', webhookArgs(portB));
+  await b.waitFor((l) => l.msg === 'standing by: another replica leads', 'b standing by');
+  const started = await b.waitFor((l) => l.msg === 'operator started', 'b started');
+  assert.equal(started.webhookPort, portB);
+
+  const vwc = fake.get(vwcs, undefined, 'kc-tcps') as unknown as { webhooks: { clientConfig: { caBundle?: string } }[] };
+  const caPem = Buffer.from(vwc.webhooks[0]!.clientConfig.caBundle ?? '', 'base64').toString('utf8');
+  assert.match(caPem, /^-----BEGIN CERTIFICATE-----/);
+  assert.ok(fake.get('/api/v1/secrets', 'ops', 'hook-tls'), 'the certificate Secret ops/hook-tls');
+  const { request } = await import('node:https');
+  const review = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'u-1', kind: { group: 'kubeception.io', version: 'v1alpha1', kind: 'TenantControlPlane' }, operation: 'CREATE', namespace: 'x', name: 'y', object: { metadata: { name: 'y', namespace: 'x' }, spec: { networkProfile: { address: '203.0.113.1' } } } } });
+  const answer = await new Promise<string>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: portB, path: '/validate-tenantcontrolplanes', method: 'POST', ca: caPem, servername: 'hook.ops.svc', agent: false }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+    req.end(review);
+  });
+  assert.deepEqual(JSON.parse(answer), { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'u-1', allowed: true } }, 'the standby answers');
+
+  for (const replica of [a, b]) {
+    replica.child.kill('SIGTERM');
+    await sleep(20);
+    replica.child.kill('SIGINT');
+    assert.equal(await replica.exited, 0, `exit code; stderr: ${replica.stderr()}`);
+    assert.equal(replica.stderr(), '', 'nothing on stderr: no crash, no unhandled rejection');
+  }
+});
+
+test('a webhook that cannot get its certificate stops the start with one line naming the settings', async (t) => {
+  const { fake } = await fakeApiServerFor(t);
+  fake.addResource('kubeception.io/v1alpha1', 'TenantControlPlane', 'tenantcontrolplanes', true, { status: true });
+  const kubeconfig = await kubeconfigFile(t, fake);
+  fake.failNext(1000, 403, (r) => r.path.includes('/secrets'));
+  const port = await freePort();
+  const replica = startReplica(t, kubeconfig, 'op-a', ['--webhook-port', String(port), '--webhook-service', 'ops/hook']);
+  assert.equal(await replica.exited, 1);
+  assert.match(replica.stderr(), new RegExp(`^operator failed to start: the admission webhook \\(--webhook-port ${port}, --webhook-service ops/hook\\) did not start: GET /api/v1/namespaces/ops/secrets/hook-tls: 403`));
+});

@@ -1,9 +1,10 @@
 // The operator process: installs the CRD, elects a leader through a Lease, and while leading runs the
-// TenantControlPlane controller. Serves /metrics, /healthz and /readyz all the time.
+// TenantControlPlane controller. Serves /metrics, /healthz and /readyz all the time, and on every replica
+// (leader or not) the validating admission webhook when configured (operator/admission).
 import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
-import { parseConfig, USAGE, type OperatorConfig } from './config.ts';
+import { parseConfig, USAGE, type OperatorConfig, type WebhookConfig } from './config.ts';
 import { GROUP, KubeClient, PLURAL, TenantClients, apply, createLogger, productVersion, type Applicable, type Logger } from '../core/index.ts';
 import { LeaderElector } from './runtime/leader-election.ts';
 import { EventRecorder } from './runtime/events.ts';
@@ -12,6 +13,7 @@ import { TenantController } from './controller/tenant-controller.ts';
 import { nodePortAddress } from './controller/node-address.ts';
 import { tenantBootstrapper } from './controller/tenant-bootstrap.ts';
 import { checkWatchNamespace } from './watch-namespace.ts';
+import { startAdmissionWebhook, type AdmissionWebhook } from './admission/admission-webhook.ts';
 
 const crdFile = new URL(`../crds/${GROUP}_${PLURAL}.yaml`, import.meta.url);
 
@@ -52,7 +54,31 @@ async function startOperator(config: OperatorConfig, client: KubeClient, logger:
   }
   if (config.installCRDs) await installCRD(client);
   await ensureNamespace(client, config.leaseNamespace);
+  // Before the health server: a replica is ready only once it can answer reviews (the webhook Service
+  // sends them to ready pods), and a start that cannot get its certificate fails here, loudly.
+  const webhook = config.webhook ? await startWebhook(config.webhook, config.namespace, client, logger) : undefined;
+  try {
+    return await startReplica(config, client, logger, webhook);
+  } catch (error) {
+    await webhook?.close();
+    throw error;
+  }
+}
 
+async function startWebhook(settings: WebhookConfig, namespace: string | undefined, client: KubeClient, logger: Logger): Promise<AdmissionWebhook> {
+  const { port, service, configuration } = settings;
+  try {
+    return await startAdmissionWebhook({
+      client, logger, port, service,
+      ...(configuration === undefined ? {} : { webhookConfiguration: configuration }),
+      ...(namespace === undefined ? {} : { namespace }),
+    });
+  } catch (error) {
+    throw new Error(`the admission webhook (--webhook-port ${port}, --webhook-service ${service.namespace}/${service.name}) did not start: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+async function startReplica(config: OperatorConfig, client: KubeClient, logger: Logger, webhook: AdmissionWebhook | undefined): Promise<{ stop: () => Promise<void> }> {
   const metrics = createMetrics();
   const events = new EventRecorder({ client, logger });
   // One client per tenant API server, kept while the tenant exists (and across leadership changes).
@@ -93,13 +119,15 @@ async function startOperator(config: OperatorConfig, client: KubeClient, logger:
   const leading = elector.run();
   logger.info({
     version: productVersion, identity: elector.identity, metricsPort: health.port, leaseNamespace: config.leaseNamespace,
-    namespace: config.namespace ?? '(all)', apiServiceAccount: config.apiServiceAccount,
+    namespace: config.namespace ?? '(all)', apiServiceAccount: config.apiServiceAccount, webhookPort: webhook?.port ?? 0,
   }, 'operator started');
   return {
     stop: async () => {
       await elector.stop();
       await leading.catch(() => undefined);
       await controller?.stop();
+      // after the Lease is free (a standby takes over at once); in-flight reviews are answered first
+      await webhook?.close();
       await tenantClients.close();
       await events.close();
       await health.close();

@@ -450,3 +450,24 @@ test('watch: synthetic ADDED without a resourceVersion, replay after one, 410 Ex
   assert.equal(gone[0]!.object.code, 410);
   assert.equal(gone[0]!.object.reason, 'Expired');
 });
+
+test('ValidatingWebhookConfigurations: cluster-scoped, generation counts webhook changes, a stale PUT is a 409', async () => {
+  const path = '/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations';
+  const vwc = {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: 'fake-vwc' },
+    webhooks: [{ name: 'a.example.io', clientConfig: { service: { namespace: 'ops', name: 'hook', path: '/validate' } }, sideEffects: 'None', admissionReviewVersions: ['v1'] }],
+  };
+  const created = await call('POST', path, { body: vwc });
+  assert.equal(created.status, 201);
+  assert.equal(created.body.metadata.generation, 1);
+  const bundled = structuredClone(created.body);
+  bundled.webhooks[0].clientConfig.caBundle = Buffer.from('a CA').toString('base64');
+  const updated = await call('PUT', `${path}/fake-vwc`, { body: bundled });
+  assert.equal(updated.status, 200);
+  assert.equal(updated.body.metadata.generation, 2);
+  assert.equal(updated.body.webhooks[0].clientConfig.caBundle, bundled.webhooks[0].clientConfig.caBundle);
+  assert.equal((await call('PUT', `${path}/fake-vwc`, { body: bundled })).status, 409, 'the resourceVersion read before the first PUT is stale');
+  assert.equal((await call('DELETE', `${path}/fake-vwc`)).status, 200);
+});

@@ -131,6 +131,7 @@ const BUILT_IN: Array<[string, string, string, 'n' | 'c', string, Record<string,
   ['discovery.k8s.io/v1', 'EndpointSlice', 'endpointslices', 'n', ''],
   ['storage.k8s.io/v1', 'StorageClass', 'storageclasses', 'c', ''],
   ['apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'customresourcedefinitions', 'c', 'sg'],
+  ['admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', 'c', 'g'],
 ];
 
 function makeResource(apiVersion: string, kind: string, plural: string, namespaced: boolean, status: boolean, generation: boolean, custom: boolean, fields: Record<string, string[]> = {}): Resource {

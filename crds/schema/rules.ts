@@ -352,7 +352,9 @@ export const clusterDomainRule: CelRule = {
 
 export const addressRule: CelRule = {
   rule: `isIP(self) || self.matches(${celString(DNS_SUBDOMAIN_PATTERN)})`,
-  message: 'address must be an IP address or a DNS name clients use to reach the API server',
+  message:
+    'address must be an IP address (such as 203.0.113.10 or 2001:db8::10) or a lowercase DNS name (such as ' +
+    'api.example.com), without scheme, port or path: clients reach the API server there',
   holds: (self) => typeof self !== 'string' || parseIP(self) !== undefined || dnsSubdomain.test(self),
 };
 
@@ -437,3 +439,39 @@ export const podCIDRDisjointRule: CelRule = {
   messageFor: (self) =>
     `podCIDR ${stringField(self, 'podCIDR')} overlaps serviceCIDR ${stringField(self, 'serviceCIDR')}: pod and Service addresses must be distinct`,
 };
+
+const FIX = 'choose an address outside the Service and pod ranges of the tenant';
+
+/**
+ * An address inside the tenant's own Service or pod range is taken inside the tenant: its pods and nodes
+ * would reach a Service or a pod there, not the API server, and kubeadm join and in-cluster clients use it.
+ */
+function addressOutsideRangeRule(range: 'serviceCIDR' | 'podCIDR', why: string): CelRule {
+  const explain = (address: string | undefined, cidr: string | undefined) =>
+    `address ${address} lies inside ${range} ${cidr}: ${why}; ${FIX}`;
+  return {
+    rule:
+      `!has(self.address) || !has(self.${range}) || !isIP(self.address) || !isCIDR(self.${range}) || ` +
+      `!cidr(self.${range}).containsIP(self.address)`,
+    message: `address may not lie inside ${range}: ${why}`,
+    messageExpression:
+      `'address ' + self.address + ' lies inside ${range} ' + self.${range} + ': ${why}; ${FIX}'`,
+    fieldPath: '.address',
+    holds: (self) => {
+      const cidr = parseCIDR(stringField(self, range) ?? '');
+      const address = parseIP(stringField(self, 'address') ?? '');
+      return !cidr || !address || !containsIP(cidr, address);
+    },
+    messageFor: (self) => explain(stringField(self, 'address'), stringField(self, range)),
+  };
+}
+
+export const addressOutsideServiceCIDRRule = addressOutsideRangeRule(
+  'serviceCIDR',
+  'inside the tenant cluster that address belongs to a Service, so nodes and pods would not reach the API server',
+);
+
+export const addressOutsidePodCIDRRule = addressOutsideRangeRule(
+  'podCIDR',
+  'inside the tenant cluster that address belongs to a pod, so nodes and pods would not reach the API server',
+);

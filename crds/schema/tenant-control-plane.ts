@@ -5,6 +5,8 @@
 import type { CelRule } from './cel.ts';
 import type { SchemaNode } from './json-schema.ts';
 import {
+  addressOutsidePodCIDRRule,
+  addressOutsideServiceCIDRRule,
   addressRule,
   certSANRule,
   cidrFamiliesMatchRule,
@@ -257,6 +259,8 @@ const networkProfile: SchemaNode = {
     dnsServiceIPNotNetworkAddressRule,
     cidrFamiliesMatchRule,
     podCIDRDisjointRule,
+    addressOutsideServiceCIDRRule,
+    addressOutsidePodCIDRRule,
   ),
 };
 

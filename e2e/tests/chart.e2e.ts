@@ -103,16 +103,20 @@ test('helm template with the defaults renders every object of the install', asyn
     'PodDisruptionBudget/kubeception-operator',
     'Role/kubeception-api',
     'Role/kubeception-operator-leader-election',
+    'Role/kubeception-operator-webhook',
     'RoleBinding/kubeception-api',
     'RoleBinding/kubeception-operator-leader-election',
+    'RoleBinding/kubeception-operator-webhook',
     'Service/kubeception-api',
+    'Service/kubeception-operator-webhook',
     'ServiceAccount/kubeception-api',
     'ServiceAccount/kubeception-operator',
     'ValidatingAdmissionPolicy/kubeception-api-namespace-deletion',
     'ValidatingAdmissionPolicyBinding/kubeception-api-namespace-deletion',
+    'ValidatingWebhookConfiguration/kubeception-tenantcontrolplanes',
   ]);
   for (const o of objects) {
-    if (!['Namespace', 'CustomResourceDefinition'].includes(o.kind) && !o.kind.startsWith('Cluster') && !o.kind.startsWith('ValidatingAdmission')) {
+    if (!['Namespace', 'CustomResourceDefinition'].includes(o.kind) && !o.kind.startsWith('Cluster') && !o.kind.startsWith('Validating')) {
       assert.equal(o.metadata.namespace, INSTALL_NAMESPACE, `${o.kind}/${o.metadata.name} is in the release namespace`);
     }
   }
@@ -138,6 +142,9 @@ test('helm template with the defaults renders every object of the install', asyn
     INSTALL_CRDS: 'false',
     LOG_LEVEL: 'info',
     API_SERVICE_ACCOUNT: `${INSTALL_NAMESPACE}/kubeception-api`,
+    WEBHOOK_PORT: '9443',
+    WEBHOOK_SERVICE: `${INSTALL_NAMESPACE}/kubeception-operator-webhook`,
+    WEBHOOK_CONFIGURATION: 'kubeception-tenantcontrolplanes',
   });
   const api = podSpec(find(objects, 'Deployment', 'kubeception-api')).containers[0]!;
   assert.equal((api as Container & { image: string }).image, 'kubeception.local/kubeception-api:0.1.0');
@@ -266,9 +273,16 @@ test('RBAC: no wildcard, no cluster-wide Secret read for the API, no CRD write, 
     assert.ok(!operator.some(({ rule }) => allows(rule, '', 'namespaces', 'delete')), 'the operator deletes no namespace');
     assert.ok(!operator.some(({ rule }) => allows(rule, '', 'namespaces', 'patch') && !rule.resourceNames?.length), 'the operator patches only its own namespace');
   }
-  // a watched namespace narrows the operator's tenant permissions to it
+  // a watched namespace narrows the operator's tenant permissions to it; beside them only the admission
+  // webhook's own certificate Secret, by name, in the release namespace
   const narrowed = grants(await render('--set', 'watchNamespace=tenants'), 'kubeception-operator');
-  assert.ok(narrowed.filter(({ rule }) => allows(rule, '', 'secrets', 'get')).every(({ scope }) => scope === 'tenants'));
+  const secretReads = narrowed.filter(({ rule }) => allows(rule, '', 'secrets', 'get'));
+  assert.deepEqual(secretReads.filter(({ scope }) => scope !== 'tenants').map(({ scope, rule }) => [scope, rule.resourceNames]), [[INSTALL_NAMESPACE, ['kubeception-operator-webhook-tls']]]);
+  assert.deepEqual(
+    narrowed.filter(({ rule }) => allows(rule, 'admissionregistration.k8s.io', 'validatingwebhookconfigurations', 'update')).map(({ rule }) => rule.resourceNames),
+    [['kubeception-tenantcontrolplanes']],
+    'the operator updates only its own webhook configuration',
+  );
 });
 
 test('the admission policy lets the API delete only the namespaces it labelled as created', async () => {
@@ -287,6 +301,49 @@ test('the admission policy lets the API delete only the namespaces it labelled a
   const shared = await render('--set', 'api.clusterNamespace=clusters');
   assert.ok(!shared.some((o) => o.kind.startsWith('ValidatingAdmissionPolicy')));
   assert.ok(!grants(shared, 'kubeception-api').some(({ rule }) => (rule.resources ?? []).includes('namespaces')));
+});
+
+test('the admission webhook: a Service to the operator pods, a configuration for tcp creates and address changes, values honoured', async () => {
+  interface Webhook {
+    name: string;
+    clientConfig: { service: { namespace: string; name: string; path: string; port: number }; caBundle?: string };
+    rules: { apiGroups: string[]; operations: string[]; resources: string[]; scope: string }[];
+    namespaceSelector?: { matchLabels: Record<string, string> };
+    matchConditions: { name: string; expression: string }[];
+    failurePolicy: string;
+    sideEffects: string;
+    admissionReviewVersions: string[];
+    timeoutSeconds: number;
+  }
+  const objects = await render();
+  const service = find(objects, 'Service', 'kubeception-operator-webhook').spec as { selector: Record<string, string>; ports: { port: number; targetPort: string }[] };
+  assert.equal(service.selector['app.kubernetes.io/component'], 'operator');
+  assert.deepEqual(service.ports.map((p) => [p.port, p.targetPort]), [[443, 'webhook']]);
+  const operator = podSpec(find(objects, 'Deployment', 'kubeception-operator')).containers[0]!;
+  assert.deepEqual(operator.ports?.find((p) => p.name === 'webhook'), { name: 'webhook', containerPort: 9443 });
+  const policy = find(objects, 'NetworkPolicy', 'kubeception-operator').spec as { ingress: { ports: { port: number }[] }[] };
+  assert.deepEqual(policy.ingress[0]!.ports.map((p) => p.port), [9090, 9443], 'the NetworkPolicy lets the API server in');
+
+  const [webhook, ...others] = (find(objects, 'ValidatingWebhookConfiguration', 'kubeception-tenantcontrolplanes') as unknown as { webhooks: Webhook[] }).webhooks;
+  assert.equal(others.length, 0);
+  assert.deepEqual(webhook!.clientConfig, { service: { namespace: INSTALL_NAMESPACE, name: 'kubeception-operator-webhook', path: '/validate-tenantcontrolplanes', port: 443 } }, 'no caBundle: the operator sets it');
+  assert.deepEqual(webhook!.rules.map((r) => [r.apiGroups, r.operations, r.resources, r.scope]), [[['kubeception.io'], ['CREATE', 'UPDATE'], ['tenantcontrolplanes'], 'Namespaced']]);
+  assert.deepEqual([webhook!.failurePolicy, webhook!.sideEffects, webhook!.admissionReviewVersions, webhook!.timeoutSeconds], ['Fail', 'None', ['v1'], 5]);
+  assert.deepEqual(webhook!.matchConditions.map((c) => c.name), ['names-an-address', 'created-or-network-profile-changed']);
+  assert.equal(webhook!.namespaceSelector, undefined, 'every namespace when the operator watches all');
+
+  const narrowed = await render('--set', 'watchNamespace=tenants', '--set', 'operator.admissionWebhook.failurePolicy=Ignore', '--set', 'operator.admissionWebhook.port=8443');
+  const narrowedHook = (find(narrowed, 'ValidatingWebhookConfiguration', 'kubeception-tenantcontrolplanes') as unknown as { webhooks: Webhook[] }).webhooks[0]!;
+  assert.deepEqual(narrowedHook.namespaceSelector, { matchLabels: { 'kubernetes.io/metadata.name': 'tenants' } });
+  assert.equal(narrowedHook.failurePolicy, 'Ignore');
+  assert.equal(envOf(podSpec(find(narrowed, 'Deployment', 'kubeception-operator')).containers[0]!).WEBHOOK_PORT, '8443');
+
+  const off = await render('--set', 'operator.admissionWebhook.enabled=false');
+  assert.deepEqual(off.filter((o) => o.kind === 'ValidatingWebhookConfiguration' || o.metadata.name.includes('webhook')).map((o) => `${o.kind}/${o.metadata.name}`), []);
+  const offEnv = envOf(podSpec(find(off, 'Deployment', 'kubeception-operator')).containers[0]!);
+  assert.equal(offEnv.WEBHOOK_PORT, '0', 'explicitly off: in a pod the operator would serve it by default');
+  assert.equal(offEnv.WEBHOOK_SERVICE, undefined);
+  assert.match(await refusal('--set', 'operator.admissionWebhook.failurePolicy=Maybe'), /admissionWebhook\/failurePolicy/);
 });
 
 test('one replica each: no PodDisruptionBudget that would block every drain', async () => {

@@ -1,6 +1,7 @@
 // The operator and the API installed into the host cluster as a platform team would: `helm install` of the
 // chart with the locally built images, on the 3-node host. One release, shared by the scenarios in order:
 // leader and standby; a tcp applied with kubectl and a cluster created through the API from a pod, both Ready;
+// the admission webhook refusing an address another tenant is reached at;
 // the leader killed during a create; `helm upgrade` to a rebuilt image that leaves every tenant pod alone; a
 // host node lost under a 2-replica control plane; `helm uninstall` that leaves tenants running and a reinstall
 // that adopts them. Least privilege is checked with `kubectl auth can-i` and a real request.
@@ -183,6 +184,32 @@ test('a tcp applied with kubectl and a cluster created through the API from a po
   assert.equal(await canI(['get', 'secrets/inst-a-ca', '-n', TENANTS, `--as=${API_SA}`]), 'no', 'not the Secrets of a tcp the API did not make');
   const cpPods = (await json<{ items: Pod[] }>(['get', 'pods', '-n', TENANTS, '-l', 'kubeception.io/tenant=inst-a,kubeception.io/component=control-plane'])).items;
   assert.equal(new Set(cpPods.map((p) => p.spec.nodeName)).size, 2, 'the two apiserver replicas run on two nodes');
+});
+
+test('the admission webhook: caBundle set, an address another tenant is reached at is refused, a free one admitted', async (t) => {
+  const vwc = await json<{ webhooks: { clientConfig: { caBundle?: string } }[] }>(['get', 'validatingwebhookconfiguration', 'kubeception-tenantcontrolplanes']);
+  assert.match(Buffer.from(vwc.webhooks[0]!.clientConfig.caBundle ?? '', 'base64').toString('utf8'), /^-----BEGIN CERTIFICATE-----/, 'the operator set the caBundle');
+  assert.equal(await canI(['update', 'secrets/kubeception-operator-webhook-tls', '-n', NS, `--as=${OPERATOR_SA}`]), 'yes');
+  assert.equal(await canI(['update', 'secrets/kubeception-api-keys', '-n', NS, `--as=${OPERATOR_SA}`]), 'no', 'no other Secret of the release namespace');
+  // inst-a (NodePort) is reached at its status.endpoint: a tcp asking for that address and node port collides
+  const endpoint = new URL((await kubectl(['get', 'tcp', 'inst-a', '-n', TENANTS, '-o', 'jsonpath={.status.endpoint}'])).stdout.trim());
+  const candidate = (name: string, networkProfile: string) => `apiVersion: kubeception.io/v1alpha1
+kind: TenantControlPlane
+metadata:
+  name: ${name}
+spec:
+  version: v${c.versions.kubernetes.replace(/^v/, '')}
+  networkProfile:
+${networkProfile}`;
+  const host = endpoint.hostname.replace(/^\[|\]$/g, '');
+  const reviewed = Date.now();
+  const refused = await kubectl(['create', '--dry-run=server', '-n', TENANTS, '-f', '-'], candidate('inst-clash', `    serviceType: NodePort\n    nodePort: ${endpoint.port}\n    address: ${host}\n`))
+    .then((r) => assert.fail(`admitted: ${r.stdout}`), (error: Error) => error.message);
+  t.diagnostic(`a refused create (server dry run through the webhook): ${Date.now() - reviewed} ms`);
+  assert.match(refused, /admission webhook "address\.tenantcontrolplanes\.kubeception\.io" denied the request: spec\.networkProfile\.address .* is where TenantControlPlane install-e2e\/inst-a is reached/);
+  const admitted = Date.now();
+  await kubectl(['create', '--dry-run=server', '-n', TENANTS, '-f', '-'], candidate('inst-free', '    address: 198.51.100.201\n'));
+  t.diagnostic(`an admitted create with an address (server dry run through the webhook): ${Date.now() - admitted} ms`);
 });
 
 test('the leader is killed during a create: the standby takes over and the new tcp becomes Ready', async (t) => {

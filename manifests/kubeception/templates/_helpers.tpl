@@ -12,6 +12,12 @@
 {{- define "kubeception.operator.name" -}}{{ include "kubeception.fullname" . }}-operator{{- end -}}
 {{- define "kubeception.api.name" -}}{{ include "kubeception.fullname" . }}-api{{- end -}}
 
+{{/* The admission webhook: its Service (a DNS label, so at most 63 characters), the Secret the operator keeps
+its certificate in (operator/admission/webhook-certificate.ts: <service>-tls) and the configuration. */}}
+{{- define "kubeception.webhook.service" -}}{{ printf "%s-webhook" (include "kubeception.operator.name" .) | trunc 63 | trimSuffix "-" }}{{- end -}}
+{{- define "kubeception.webhook.secret" -}}{{ include "kubeception.webhook.service" . }}-tls{{- end -}}
+{{- define "kubeception.webhook.configuration" -}}{{ include "kubeception.fullname" . }}-tenantcontrolplanes{{- end -}}
+
 {{/* Labels on every object of the release. */}}
 {{- define "kubeception.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
