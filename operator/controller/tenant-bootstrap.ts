@@ -11,6 +11,8 @@ import { tenantBootstrapHook, type NodeSettings, type TenantBootstrapOutcome } f
 /** What the reconcile hands over: the public endpoint and the tenant's host Secrets (data, base64) by name. */
 export interface BootstrapContext {
   endpoint: string;
+  /** Where the konnectivity agents dial the servers (the public host, the konnectivity port or node port). */
+  konnectivityServer?: { host: string; port: number };
   secrets: ReadonlyMap<string, Record<string, string>>;
   signal: AbortSignal;
 }
@@ -59,6 +61,6 @@ export function tenantBootstrapper(deps: {
     }
     const client = deps.clients.get(`${tenant.namespace}/${tenant.name}`, superAdmin);
     await apply(client, kubernetesEndpointSlice(ctx.endpoint), { signal: ctx.signal });
-    return hook(tenant, { endpoint: ctx.endpoint, caCertPem, client, signal: ctx.signal });
+    return hook(tenant, { endpoint: ctx.endpoint, konnectivityServer: ctx.konnectivityServer, caCertPem, client, signal: ctx.signal });
   };
 }

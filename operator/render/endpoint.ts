@@ -2,8 +2,9 @@
 // `status.endpoint`, kubeconfigs, and the EndpointSlice of the tenant's own `kubernetes` Service
 // (the apiservers run with --endpoint-reconciler-type=none, see control-plane.ts).
 import { isIP } from 'node:net';
+import { konnectivityEnabled } from './konnectivity.ts';
 import type { ResolvedOptions } from './options.ts';
-import type { Tenant } from '../../core/index.ts';
+import { KONNECTIVITY, type Tenant } from '../../core/index.ts';
 
 export interface PublicEndpoint {
   host: string;
@@ -12,6 +13,12 @@ export interface PublicEndpoint {
   url: string;
   /** True when host is an IP literal (an EndpointSlice needs one; a DNS name must be resolved first). */
   hostIsIP: boolean;
+  /**
+   * Where the tenant's konnectivity agents reach the konnectivity servers at `host`: the Service's
+   * `konnectivity` port, or its node port for NodePort tenants. Undefined with konnectivity off, or while
+   * the node port is not known yet.
+   */
+  konnectivityPort?: number;
 }
 
 /**
@@ -39,5 +46,14 @@ export function publicEndpoint(tenant: Tenant, options: Pick<ResolvedOptions, 'a
   }
   if (host === undefined || host === '' || port === undefined) return undefined;
   const v6 = isIP(host) === 6;
-  return { host, port, url: `https://${v6 ? `[${host}]` : host}:${port}`, hostIsIP: isIP(host) !== 0 };
+  const konnectivityPort = !konnectivityEnabled(tenant.spec)
+    ? undefined
+    : net.serviceType === 'NodePort' ? observed.konnectivityNodePort : KONNECTIVITY.agentPort;
+  return {
+    host,
+    port,
+    url: `https://${v6 ? `[${host}]` : host}:${port}`,
+    hostIsIP: isIP(host) !== 0,
+    ...(konnectivityPort === undefined ? {} : { konnectivityPort }),
+  };
 }
