@@ -78,7 +78,7 @@ export interface ReconcilerDeps {
   now?: () => Date;
 }
 
-interface ApiServiceFacts {
+export interface ApiServiceFacts {
   clusterIP?: string;
   nodePort?: number;
   loadBalancerAddress?: string;
@@ -148,13 +148,14 @@ function workloadState(obj: WorkloadObject | undefined, desired: number): Worklo
   };
 }
 
-interface ApiServiceObject {
+export interface ApiServiceObject {
   kind?: string;
   spec?: { clusterIP?: string; ports?: { name?: string; nodePort?: number }[] };
   status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } };
 }
 
-function apiServiceFacts(service: ApiServiceObject): ApiServiceFacts {
+/** What the applied API Service tells: ports[0] is always `https`; konnectivity's node port is found by name. */
+export function apiServiceFacts(service: ApiServiceObject): ApiServiceFacts {
   const lb = service.status?.loadBalancer?.ingress?.[0];
   const konnectivity = service.spec?.ports?.find((p) => p.name === KONNECTIVITY.servicePortName);
   return {

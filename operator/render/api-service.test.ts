@@ -60,7 +60,7 @@ test('konnectivity off: the Service has only https, the endpoint no konnectivity
     const tenant = resolveTenant(sampleTenant((t) => {
       t.spec.networkProfile.serviceType = type;
       t.spec.networkProfile.address = '192.0.2.10';
-      t.spec.addons!.konnectivity = { enabled: false };
+      t.spec.addons.konnectivity = { enabled: false };
     }));
     assert.deepEqual(renderApiServerService(tenant).spec!.ports!.map((p) => p.name), ['https'], type);
     const endpoint = publicEndpoint(tenant, { apiService: { nodePort: 30123, konnectivityNodePort: 30132 } });

@@ -25,7 +25,7 @@ function container(pod: IPodSpec, name: string): IContainer {
   return found;
 }
 
-const disabled = () => sampleTenant((t) => (t.spec.addons!.konnectivity = { enabled: false }));
+const disabled = () => sampleTenant((t) => (t.spec.addons.konnectivity = { enabled: false }));
 const replicas = (n: number) => sampleTenant((t) => (t.spec.controlPlane.replicas = n));
 
 test('konnectivity-server: UDS towards the apiserver, agents on 8132 authenticated by service account token, one count per replica', () => {
