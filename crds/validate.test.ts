@@ -163,3 +163,9 @@ test('tenant names: DNS-1035 labels of at most 40 characters', () => {
     assert.equal(errors[0]!.path, 'metadata.name');
   }
 });
+
+test('the API port may be 8132 only with konnectivity off (the API Service serves konnectivity there)', () => {
+  const spec = (enabled: boolean) => ({ version: 'v1.36.5', networkProfile: { port: 8132 }, addons: { konnectivity: { enabled } } });
+  assert.match(errorsOf(validateCreate(spec(true))).map((e) => e.message).join('\n'), /may not be 8132 while addons\.konnectivity is enabled/);
+  assert.deepEqual(errorsOf(validateCreate(spec(false))), []);
+});

@@ -6,6 +6,7 @@ import type { CelRule } from './cel.ts';
 import type { SchemaNode } from './json-schema.ts';
 import {
   addressRule,
+  apiPortNotKonnectivityPortRule,
   certSANRule,
   cidrFamiliesMatchRule,
   cidrMaskedRule,
@@ -275,6 +276,7 @@ export const tenantControlPlaneSpecSchema: SchemaNode = {
   title: 'TenantControlPlaneSpec',
   description: 'The desired tenant control plane.',
   required: ['version'],
+  ...rules(apiPortNotKonnectivityPortRule),
   properties: {
     version: {
       type: 'string',
