@@ -45,9 +45,9 @@ export function konnectivityAgentArgs(input: ResolvedInput): string[] {
     `--health-server-port=${AGENT_PORTS.health}`,
     `--service-account-token-path=${TOKEN_DIR}/token`,
     `--agent-identifiers=${agentIdentifiers(input.podCIDR)}`,
-    // Keep looking for servers after holding one tunnel per server: a control-plane roll or scale-out
-    // brings servers the agent has not seen.
-    '--sync-forever=true',
+    // No --sync-forever: it dials (and the server reviews a token) every second forever. The agent looks
+    // for servers while it holds fewer tunnels than the server count, which a roll or a lost server causes,
+    // and a scale changes the count by rolling the servers.
   ];
 }
 
