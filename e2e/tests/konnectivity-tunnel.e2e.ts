@@ -58,9 +58,9 @@ test('konnectivity: the rendered apiserver egress, server and agent carry node t
     await stopDaemons(daemons);
     rmSync(dir, { recursive: true, force: true });
   });
-  const [apiPort, etcdClient, etcdPeer, agentPort, adminPort, healthPort, agentAdmin, agentHealth, kubeletPort] = await Promise.all(
-    Array.from({ length: 9 }, () => freePort()),
-  );
+  const [apiPort, etcdClient, etcdPeer, agentPort, adminPort, healthPort, agentAdmin, agentHealth, kubeletPort] = await Promise.all([
+    freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(),
+  ]);
   const endpoint = `https://127.0.0.1:${apiPort}`;
   const tcp = sampleTenant((x) => (x.metadata!.name = 'konn'));
   const tenant = resolveTenant(tcp);
