@@ -46,8 +46,27 @@ export const CONDITIONS = {
   kubeletConfig: 'KubeletConfig',
   coreDNS: 'CoreDNS',
   kubeProxy: 'KubeProxy',
+  /** The konnectivity agents inside the tenant (and their tunnel to the server beside each apiserver). */
+  konnectivity: 'Konnectivity',
 } as const;
 export type ConditionType = (typeof CONDITIONS)[keyof typeof CONDITIONS];
+
+// ---- konnectivity ---------------------------------------------------------------------------------------
+/**
+ * What the konnectivity server beside each tenant apiserver (operator/render) and the agents inside the
+ * tenant (operator/tenant) agree on: the agents' identity (a service account token for this audience,
+ * reviewed by the server as `serverUser`) and the port the server listens on for them.
+ */
+export const KONNECTIVITY = {
+  serverUser: 'system:konnectivity-server',
+  audience: 'system:konnectivity-server',
+  agentNamespace: 'kube-system',
+  agentServiceAccount: 'konnectivity-agent',
+  /** The server's agent port, also the port of the API Service's `konnectivity` port (not NodePort). */
+  agentPort: 8132,
+  /** The name of that Service port (ports[0] stays `https`). */
+  servicePortName: 'konnectivity',
+} as const;
 
 // ---- Metadata -------------------------------------------------------------------------------------------
 /** The operator's finalizer on every tcp: it marks the phase Deleting and releases the tenant's clients. */
@@ -106,7 +125,7 @@ export const objectNames = (tenant: string) => ({
   apiSecretReader: `${tenant}-api-secret-reader`,
 });
 
-/** Every host Secret of tenant `tenant`. The first eleven are its PKI and kubeconfigs (core/pki). */
+/** Every host Secret of tenant `tenant`. The first twelve are its PKI and kubeconfigs (core/pki). */
 export const secretNames = (tenant: string) => ({
   ca: `${tenant}-ca`,
   etcdCA: `${tenant}-etcd-ca`,
@@ -119,6 +138,8 @@ export const secretNames = (tenant: string) => ({
   clusterAPIKubeconfig: `${tenant}-kubeconfig`,
   controllerManagerKubeconfig: `${tenant}-controller-manager-kubeconfig`,
   schedulerKubeconfig: `${tenant}-scheduler-kubeconfig`,
+  /** The konnectivity server's kubeconfig (user system:konnectivity-server): it reviews the agents' tokens. */
+  konnectivityServerKubeconfig: `${tenant}-konnectivity-server-kubeconfig`,
   /** The last `kubeadm join` command minted by operator/join-token.ts (keys `command`, `expiresAt`). */
   joinCommand: `${tenant}-join-command`,
 });
@@ -149,6 +170,7 @@ export const SECRET_KEYS = {
   clusterAPIKubeconfig: ['value'],
   controllerManagerKubeconfig: ['controller-manager.conf'],
   schedulerKubeconfig: ['scheduler.conf'],
+  konnectivityServerKubeconfig: ['konnectivity-server.conf'],
   joinCommand: ['command', 'expiresAt'],
 } as const satisfies Record<SecretName, readonly string[]>;
 

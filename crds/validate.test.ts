@@ -44,7 +44,7 @@ test('defaults are those of docs/contracts.md', () => {
     dnsServiceIP: '10.96.0.10',
     clusterDomain: 'cluster.local',
   });
-  assert.deepEqual(spec.addons, { coreDNS: { enabled: true }, kubeProxy: { enabled: true } });
+  assert.deepEqual(spec.addons, { coreDNS: { enabled: true }, kubeProxy: { enabled: true }, konnectivity: { enabled: true } });
 });
 
 test('defaults fill gaps without overwriting what the user set', () => {
@@ -194,4 +194,10 @@ test('address: a tenant moved to a new address on update is checked like a new o
   const old = { version: 'v1.36.5', networkProfile: { address: '203.0.113.10' } };
   assert.ok(validateUpdate(old, { version: 'v1.36.5', networkProfile: { address: '203.0.113.11' } }).ok);
   assert.equal(validateUpdate(old, { version: 'v1.36.5', networkProfile: { address: '10.96.0.20' } }).ok, false);
+});
+
+test('the API port may be 8132 only with konnectivity off (the API Service serves konnectivity there)', () => {
+  const spec = (enabled: boolean) => ({ version: 'v1.36.5', networkProfile: { port: 8132 }, addons: { konnectivity: { enabled } } });
+  assert.match(errorsOf(validateCreate(spec(true))).map((e) => e.message).join('\n'), /may not be 8132 while addons\.konnectivity is enabled/);
+  assert.deepEqual(errorsOf(validateCreate(spec(false))), []);
 });

@@ -114,6 +114,7 @@ test('client certificates have the subjects kubeadm (and our RBAC) expect', () =
     'super-admin': ['kubernetes-super-admin', ['system:masters']],
     'controller-manager': ['system:kube-controller-manager', []],
     scheduler: ['system:kube-scheduler', []],
+    'konnectivity-server': ['system:konnectivity-server', []],
   };
   for (const [id, [cn, groups]] of Object.entries(expected)) {
     const f = facts(id as CertId);
@@ -159,6 +160,7 @@ test('Secrets follow docs/contracts.md and kubeconfigs carry matching cert/key p
   assert.deepEqual(keys('demo-kubeconfig'), ['value']);
   assert.deepEqual(keys('demo-controller-manager-kubeconfig'), ['controller-manager.conf']);
   assert.deepEqual(keys('demo-scheduler-kubeconfig'), ['scheduler.conf']);
+  assert.deepEqual(keys('demo-konnectivity-server-kubeconfig'), ['konnectivity-server.conf']);
   assert.equal(secretText(byName['demo-etcd-certs'], 'ca.crt'), material.cas['etcd-ca'].certPem);
   assert.equal(secretText(byName['demo-kubeconfig'], 'value'), secretText(byName['demo-admin-kubeconfig'], 'admin.conf'));
 
@@ -179,6 +181,7 @@ test('Secrets follow docs/contracts.md and kubeconfigs carry matching cert/key p
     'super-admin': 'https://203.0.113.7:31443',
     'controller-manager': 'https://127.0.0.1:6443',
     scheduler: 'https://127.0.0.1:6443',
+    'konnectivity-server': 'https://127.0.0.1:6443',
   };
   for (const id of KUBECONFIG_IDS) {
     const text = secretText(byName[`demo-${id}-kubeconfig`], `${id}.conf`) ?? '';

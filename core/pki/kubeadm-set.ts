@@ -1,5 +1,6 @@
 // kubeadm's certificate set for one tenant: what each certificate is for (pure), and issuing whatever
 // is missing from existing material (keys generated all at once, so a tenant costs ~one keygen batch).
+import { KONNECTIVITY } from '../contract.ts';
 import { firstHostIp } from './ip.ts';
 import { DEFAULT_KEY_ALGORITHM, generatePrivateKey, publicKeyPem, type KeyAlgorithm, KEY_ALGORITHMS } from './keys.ts';
 import { assertDnsLabel, classifySans, isDnsName, parseServerUrl } from './names.ts';
@@ -27,7 +28,7 @@ export const LEAF_IDS = [
 export type LeafId = (typeof LEAF_IDS)[number];
 
 /** Client certificates embedded in kubeconfigs. */
-export const KUBECONFIG_IDS = ['admin', 'super-admin', 'controller-manager', 'scheduler'] as const;
+export const KUBECONFIG_IDS = ['admin', 'super-admin', 'controller-manager', 'scheduler', 'konnectivity-server'] as const;
 export type KubeconfigId = (typeof KUBECONFIG_IDS)[number];
 
 /** Every CA-signed certificate of the set. */
@@ -84,7 +85,7 @@ export interface KubeconfigSpec {
   server: string;
 }
 
-/** The in-pod address controller-manager and scheduler use (same pod as the apiserver). */
+/** The in-pod address controller-manager, scheduler and konnectivity-server use (same pod as the apiserver). */
 export const LOCAL_API_SERVER = 'https://127.0.0.1:6443';
 
 function validateInput(input: TenantPkiInput): void {
@@ -185,6 +186,9 @@ export function tenantCertificateSpecs(input: TenantPkiInput): Record<CertId, Ce
     'super-admin': client('super-admin', 'ca', 'kubernetes-super-admin', [MASTERS_GROUP]),
     'controller-manager': client('controller-manager', 'ca', 'system:kube-controller-manager'),
     scheduler: client('scheduler', 'ca', 'system:kube-scheduler'),
+    // The konnectivity server beside the apiserver: it sends TokenReviews for the agents' tokens (the
+    // tenant bootstrap binds this user to system:auth-delegator).
+    'konnectivity-server': client('konnectivity-server', 'ca', KONNECTIVITY.serverUser),
   };
 }
 
@@ -198,6 +202,7 @@ export function tenantKubeconfigSpecs(input: TenantPkiInput): Record<KubeconfigI
     'super-admin': spec('super-admin', 'kubernetes-super-admin', external),
     'controller-manager': spec('controller-manager', 'system:kube-controller-manager', LOCAL_API_SERVER),
     scheduler: spec('scheduler', 'system:kube-scheduler', LOCAL_API_SERVER),
+    'konnectivity-server': spec('konnectivity-server', KONNECTIVITY.serverUser, LOCAL_API_SERVER),
   };
 }
 

@@ -54,17 +54,17 @@ before(async () => {
 
 test('a new tenant gets every Secret created, roots first', async () => {
   const first = ok(await planPki([], { ...input, keyAlgorithm: 'ECDSA-P256' }));
-  assert.equal(first.changes.length, 11);
+  assert.equal(first.changes.length, 12);
   assert.ok(first.changes.every((c) => c.action === 'create'));
   assert.deepEqual(first.changes.slice(0, 4).map((c) => c.name), ROOT_SECRETS);
   assert.deepEqual(first.unchanged, []);
-  assert.equal(stored.length, 11);
+  assert.equal(stored.length, 12);
 });
 
 test('planning again changes nothing and leaves every Secret byte-identical', async () => {
   const plan = ok(await planPki(stored, input));
   assert.deepEqual(plan.changes, []);
-  assert.equal(plan.unchanged.length, 11);
+  assert.equal(plan.unchanged.length, 12);
   for (const secret of plan.secrets) {
     assert.deepEqual(secret.data, find(stored, secret.metadata.name)?.data, secret.metadata.name);
   }
@@ -100,7 +100,7 @@ test('certificates close to expiry are re-issued, CAs are kept', async () => {
 
   const plan = ok(await planPki(old, input));
   const issued = plan.decisions.filter((d) => d.action === 'issue');
-  assert.equal(issued.length, 10, 'all 10 CA-signed certificates');
+  assert.equal(issued.length, 11, 'all 11 CA-signed certificates');
   for (const decision of issued) assert.match(decision.reasons.join(), /expires on .*within the 30-day renewal window/, decision.id);
   for (const name of ROOT_SECRETS) assert.ok(plan.unchanged.includes(name), name);
   const renewed = new X509Certificate(secretText(plan.secrets.find((s) => s.metadata.name === 'demo-etcd-certs'), 'server.crt') ?? '');
@@ -140,6 +140,7 @@ test('after an explicit go-ahead a missing CA is re-created and everything it si
     'demo-kubeconfig',
     'demo-controller-manager-kubeconfig',
     'demo-scheduler-kubeconfig',
+    'demo-konnectivity-server-kubeconfig',
   ]);
   assert.ok(plan.unchanged.includes('demo-etcd-certs') && plan.unchanged.includes('demo-etcd-ca'));
   const apiserverCerts = plan.changes.find((c) => c.name === 'demo-apiserver-certs')!;
@@ -226,7 +227,7 @@ test('switching the key algorithm re-issues certificates but keeps CAs and the S
   const plan = ok(await planPki(stored, { ...input, keyAlgorithm: 'ECDSA-P256' }));
   for (const name of ROOT_SECRETS) assert.ok(plan.unchanged.includes(name), name);
   const issued = plan.decisions.filter((d) => d.action === 'issue');
-  assert.equal(issued.length, 10);
+  assert.equal(issued.length, 11);
   assert.ok(issued.every((d) => d.reasons.includes('key is RSA-2048, desired ECDSA-P256')));
   assert.match(secretText(plan.secrets.find((s) => s.metadata.name === 'demo-etcd-certs'), 'server.key') ?? '', /BEGIN EC PRIVATE KEY/);
 });
@@ -237,7 +238,7 @@ test('a missing owner reference or label is fixed without touching the data', as
     delete s.metadata!.labels!['kubeception.io/component'];
   });
   const plan = ok(await planPki(unlabeled, input, { owner }));
-  assert.equal(plan.changes.length, 11, 'all lack the owner');
+  assert.equal(plan.changes.length, 12, 'all lack the owner');
   const caChange = plan.changes.find((c) => c.name === 'demo-ca')!;
   assert.deepEqual(caChange.reasons, ['label kubeception.io/component is not pki', 'not owned by TenantControlPlane demo']);
   for (const change of plan.changes) {

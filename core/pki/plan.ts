@@ -88,7 +88,7 @@ export interface PkiDecisions {
 
 /** Secrets whose existence proves a root has been used (so recreating it would orphan them). */
 const ROOT_DEPENDENTS: Record<RootId, PkiSecretRole[]> = {
-  ca: ['apiserver-certs', 'admin-kubeconfig', 'super-admin-kubeconfig', 'kubeconfig', 'controller-manager-kubeconfig', 'scheduler-kubeconfig'],
+  ca: ['apiserver-certs', 'admin-kubeconfig', 'super-admin-kubeconfig', 'kubeconfig', 'controller-manager-kubeconfig', 'scheduler-kubeconfig', 'konnectivity-server-kubeconfig'],
   'front-proxy-ca': ['apiserver-certs'],
   'etcd-ca': ['apiserver-certs', 'etcd-certs'],
   // Tokens signed with sa.key exist once an apiserver has run with it.

@@ -42,7 +42,8 @@ export type PkiSecretRole =
   | 'super-admin-kubeconfig'
   | 'kubeconfig'
   | 'controller-manager-kubeconfig'
-  | 'scheduler-kubeconfig';
+  | 'scheduler-kubeconfig'
+  | 'konnectivity-server-kubeconfig';
 
 export interface PkiSecretLayout {
   role: PkiSecretRole;
@@ -99,6 +100,7 @@ export const PKI_SECRET_LAYOUT: readonly PkiSecretLayout[] = [
   { role: 'kubeconfig', name: 'clusterAPIKubeconfig', component: 'kubeconfig', entries: { value: { kind: 'kubeconfig', id: 'admin' } } },
   kubeconfigSecret('controller-manager-kubeconfig', 'controllerManagerKubeconfig', 'controller-manager.conf', 'controller-manager'),
   kubeconfigSecret('scheduler-kubeconfig', 'schedulerKubeconfig', 'scheduler.conf', 'scheduler'),
+  kubeconfigSecret('konnectivity-server-kubeconfig', 'konnectivityServerKubeconfig', 'konnectivity-server.conf', 'konnectivity-server'),
 ];
 
 export function pkiSecretName(tenant: string, role: PkiSecretRole): string {

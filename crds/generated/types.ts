@@ -99,6 +99,8 @@ export interface AddonsSpec {
   coreDNS: AddonSpec;
   /** Whether the operator installs kube-proxy inside the tenant cluster. */
   kubeProxy: AddonSpec;
+  /** Whether the control plane reaches the tenant's nodes through konnectivity: a konnectivity server beside each API server (port 8132 of the API Service) and an agent on every node that dials out to it, so that logs, exec, port-forward, webhooks and aggregated APIs work for nodes the control plane cannot connect to (behind NAT). Off: the API server connects to nodes directly. */
+  konnectivity: AddonSpec;
 }
 
 export interface TenantControlPlaneSpec {
@@ -269,6 +271,8 @@ export interface AddonsSpecInput {
   coreDNS?: AddonSpecInput;
   /** Whether the operator installs kube-proxy inside the tenant cluster. */
   kubeProxy?: AddonSpecInput;
+  /** Whether the control plane reaches the tenant's nodes through konnectivity: a konnectivity server beside each API server (port 8132 of the API Service) and an agent on every node that dials out to it, so that logs, exec, port-forward, webhooks and aggregated APIs work for nodes the control plane cannot connect to (behind NAT). Off: the API server connects to nodes directly. */
+  konnectivity?: AddonSpecInput;
 }
 
 export interface TenantControlPlaneSpecInput {

@@ -1,6 +1,7 @@
 // The CEL rules of the TenantControlPlane schema, each with its TypeScript mirror (see cel.ts). The schema
 // in tenant-control-plane.ts places them; the messages are what a user sees from `kubectl apply` and from
 // the REST API alike, so they say what to fix.
+import { KONNECTIVITY } from '../../core/contract.ts';
 import { field, has, isPlainObject, stringField, type CelRule } from './cel.ts';
 import {
   cidrsOverlap,
@@ -475,3 +476,21 @@ export const addressOutsidePodCIDRRule = addressOutsideRangeRule(
   'podCIDR',
   'inside the tenant cluster that address belongs to a pod, so nodes and pods would not reach the API server',
 );
+
+/** The konnectivity server's agent port: the API Service's second port when konnectivity is on. */
+const KONNECTIVITY_SERVICE_PORT = KONNECTIVITY.agentPort;
+
+/** With konnectivity on, the API Service has a second port 8132: the API port may not be the same. */
+export const apiPortNotKonnectivityPortRule: CelRule = {
+  rule:
+    `!has(self.networkProfile) || !has(self.networkProfile.port) || self.networkProfile.port != ${KONNECTIVITY_SERVICE_PORT} || ` +
+    '(has(self.addons) && has(self.addons.konnectivity) && has(self.addons.konnectivity.enabled) && !self.addons.konnectivity.enabled)',
+  message: `networkProfile.port may not be ${KONNECTIVITY_SERVICE_PORT} while addons.konnectivity is enabled: the API Service serves konnectivity on that port`,
+  fieldPath: '.networkProfile.port',
+  reason: 'FieldValueInvalid',
+  holds: (self) => {
+    const net = field(self, 'networkProfile');
+    if (field(net, 'port') !== KONNECTIVITY_SERVICE_PORT) return true;
+    return field(field(field(self, 'addons'), 'konnectivity'), 'enabled') === false;
+  },
+};

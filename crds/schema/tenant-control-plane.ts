@@ -8,6 +8,7 @@ import {
   addressOutsidePodCIDRRule,
   addressOutsideServiceCIDRRule,
   addressRule,
+  apiPortNotKonnectivityPortRule,
   certSANRule,
   cidrFamiliesMatchRule,
   cidrMaskedRule,
@@ -264,11 +265,11 @@ const networkProfile: SchemaNode = {
   ),
 };
 
-function addon(name: string): SchemaNode {
+function addon(name: string, description = `Whether the operator installs ${name} inside the tenant cluster.`): SchemaNode {
   return {
     type: 'object',
     title: 'AddonSpec',
-    description: `Whether the operator installs ${name} inside the tenant cluster.`,
+    description,
     default: {},
     properties: { enabled: { type: 'boolean', description: 'Install the add-on (default true).', default: true } },
   };
@@ -279,6 +280,7 @@ export const tenantControlPlaneSpecSchema: SchemaNode = {
   title: 'TenantControlPlaneSpec',
   description: 'The desired tenant control plane.',
   required: ['version'],
+  ...rules(apiPortNotKonnectivityPortRule),
   properties: {
     version: {
       type: 'string',
@@ -295,7 +297,16 @@ export const tenantControlPlaneSpecSchema: SchemaNode = {
       title: 'AddonsSpec',
       description: 'Add-ons the operator installs inside the tenant cluster.',
       default: {},
-      properties: { coreDNS: addon('CoreDNS'), kubeProxy: addon('kube-proxy') },
+      properties: {
+        coreDNS: addon('CoreDNS'),
+        kubeProxy: addon('kube-proxy'),
+        konnectivity: addon(
+          'konnectivity',
+          'Whether the control plane reaches the tenant\'s nodes through konnectivity: a konnectivity server beside each API server ' +
+            '(port 8132 of the API Service) and an agent on every node that dials out to it, so that logs, exec, port-forward, ' +
+            'webhooks and aggregated APIs work for nodes the control plane cannot connect to (behind NAT). Off: the API server connects to nodes directly.',
+        ),
+      },
     },
   },
 };

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
+  KONNECTIVITY_VERSION,
   LATEST_VERSION,
   SUPPORTED_VERSIONS,
   checkVersionChange,
@@ -60,4 +62,9 @@ test('unknown minors are refused with the supported list', () => {
   assert.throws(() => coreDNSVersionFor('v1.99.0'), /no CoreDNS version/);
   assert.equal(isSupportedVersion('v1.36.5'), true);
   assert.equal(isSupportedVersion('v1.36.4'), false);
+});
+
+test('the konnectivity images the operator renders are the release the test bed builds (e2e/build/versions.env)', () => {
+  const env = readFileSync(new URL('../../e2e/build/versions.env', import.meta.url), 'utf8');
+  assert.equal(/^KONNECTIVITY_VERSION=(\S+)$/m.exec(env)?.[1], KONNECTIVITY_VERSION);
 });

@@ -102,3 +102,10 @@ export function etcdVersionFor(version: string): string {
 export function coreDNSVersionFor(version: string): string {
   return lookupByMinor(COREDNS_VERSION_BY_MINOR, 'CoreDNS', version);
 }
+
+/**
+ * apiserver-network-proxy (konnectivity) images, `<registry>/kas-network-proxy/proxy-server:<tag>` and
+ * `proxy-agent:<tag>`: one release for every supported minor (its protocol does not follow Kubernetes').
+ * The test bed builds the same release (e2e/build/versions.env KONNECTIVITY_VERSION, kept equal by a test).
+ */
+export const KONNECTIVITY_VERSION = 'v0.36.0';

@@ -29,6 +29,7 @@ export const testbedConfig = {
     coredns: versions.COREDNS_VERSION!,
     pause: versions.PAUSE_VERSION!,
     helm: versions.HELM_VERSION!,
+    konnectivity: versions.KONNECTIVITY_VERSION!,
   },
   bin: {
     kubernetes: join(cacheRoot, 'kubernetes', versions.KUBE_VERSION!, 'bin'),
@@ -36,6 +37,8 @@ export const testbedConfig = {
     coredns: join(cacheRoot, 'coredns', versions.COREDNS_VERSION!, 'bin'),
     /** Folder of the `helm` binary (manifests/kubeception: lint, template, install). */
     helm: join(cacheRoot, 'helm', versions.HELM_VERSION!, 'bin'),
+    /** proxy-server and proxy-agent (apiserver-network-proxy): the tenants' konnectivity images. */
+    konnectivity: join(cacheRoot, 'konnectivity', versions.KONNECTIVITY_VERSION!, 'bin'),
     cni: '/usr/lib/cni',
   },
   cacheRoot,

@@ -15,6 +15,10 @@ import { pauseImage, type TestbedConfig } from './config.ts';
 
 export const helloImage = 'kubeception.local/hello:v1';
 
+/** The konnectivity images under the upstream names the operator renders: the server runs in the control-plane pods (host nodes), the agent on worker machines. */
+export const konnectivityServerImage = (c: TestbedConfig) => `registry.k8s.io/kas-network-proxy/proxy-server:${c.versions.konnectivity}`;
+export const konnectivityAgentImage = (c: TestbedConfig) => `registry.k8s.io/kas-network-proxy/proxy-agent:${c.versions.konnectivity}`;
+
 /** Builds the small Go programs of e2e/images (static, no dependencies: seconds). */
 async function buildTestPrograms(c: TestbedConfig): Promise<string> {
   const out = join(c.imagesDir, 'bin');
@@ -53,6 +57,12 @@ export function imageRecipes(c: TestbedConfig, programs: string): ImageRecipe[] 
     };
   };
   const etcdRef = `registry.k8s.io/etcd:${v.etcd.replace(/^v/, '')}-0`;
+  // Upstream's layout: the static binary at the root, the entrypoint the manifests' `command` names.
+  const konnectivity = (ref: string, binary: 'proxy-server' | 'proxy-agent'): ImageRecipe => ({
+    ref,
+    sources: [join(c.bin.konnectivity, binary)],
+    make: async () => ({ ref, entries: [await binaryEntry(binary, join(c.bin.konnectivity, binary)), tmpDir], entrypoint: [`/${binary}`], user: '65532' }),
+  });
   const corednsRef = `registry.k8s.io/coredns/coredns:${v.coredns}`;
   return [
     { ref: pauseImage, sources: [join(programs, 'pause')], make: async () => ({ ref: pauseImage, entries: [await binaryEntry('pause', join(programs, 'pause'))], entrypoint: ['/pause'] }) },
@@ -81,6 +91,8 @@ export function imageRecipes(c: TestbedConfig, programs: string): ImageRecipe[] 
       }),
     },
     { ref: corednsRef, sources: [join(c.bin.coredns, 'coredns')], make: async () => ({ ref: corednsRef, entries: [await binaryEntry('coredns', join(c.bin.coredns, 'coredns'))], entrypoint: ['/coredns'] }) },
+    konnectivity(konnectivityServerImage(c), 'proxy-server'),
+    konnectivity(konnectivityAgentImage(c), 'proxy-agent'),
     ...PRODUCT_PROGRAMS.map(({ name }) => productRecipe(c, name)),
   ];
 }

@@ -56,6 +56,7 @@ function binariesPresent(): string[] {
   if (!existsSync(join(c.bin.etcd, 'etcd'))) missing.push('etcd');
   if (!existsSync(join(c.bin.coredns, 'coredns'))) missing.push('coredns');
   if (!existsSync(join(c.bin.helm, 'helm'))) missing.push('helm');
+  for (const b of ['proxy-server', 'proxy-agent']) if (!existsSync(join(c.bin.konnectivity, b))) missing.push(b);
   return missing;
 }
 
@@ -64,7 +65,7 @@ export async function ensureBinaries(): Promise<void> {
   await preflight();
   const missing = binariesPresent();
   if (!missing.length) return;
-  log.info({ missing }, 'building Kubernetes binaries and helm from the Go module proxy (progress below)');
+  log.info({ missing }, 'building Kubernetes binaries, helm and konnectivity from the Go module proxy (progress below)');
   const { spawn } = await import('node:child_process');
   await new Promise<void>((resolve, reject) => {
     const child = spawn('bash', [join(c.repoRoot, 'e2e', 'build', 'build-kubernetes.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, GiveUp } from './daemons.ts';
-import { helloImage } from './images.ts';
+import { helloImage, konnectivityAgentImage } from './images.ts';
 import { log } from './log.ts';
 import { pauseImage, testbedConfig as c } from './config.ts';
 import { existingMachineNames, inMachine, machineDaemons, machineFor, machinePath, removeMachine, startMachine, type Machine } from './machine.ts';
@@ -17,7 +17,7 @@ export const workerFor = (index: number): Worker => machineFor('w', 198, index);
 
 /** Brings up the machine (network, containerd, the images a worker runs). Nothing of Kubernetes yet. */
 export async function startWorker(w: Worker, podSubnet: string): Promise<void> {
-  const needed = new Set([pauseImage, helloImage, `registry.k8s.io/kube-proxy:${c.versions.kubernetes}`, `registry.k8s.io/coredns/coredns:${c.versions.coredns}`]);
+  const needed = new Set([pauseImage, helloImage, `registry.k8s.io/kube-proxy:${c.versions.kubernetes}`, `registry.k8s.io/coredns/coredns:${c.versions.coredns}`, konnectivityAgentImage(c)]);
   await startMachine(w, { podSubnet, masquerade: true, images: (ref) => needed.has(ref) });
 }
 

@@ -8,7 +8,7 @@ import { FINALIZER, KubeClient, tenantControlPlanePath, type TenantControlPlane 
 import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
 import { sampleTenant } from '../../core/testing/sample-tenant.ts';
 import { EventRecorder } from '../runtime/events.ts';
-import { StepFailure, TenantReconciler } from './reconcile-tenant.ts';
+import { StepFailure, TenantReconciler, apiServiceFacts } from './reconcile-tenant.ts';
 
 const NS = 'tenant-demo';
 
@@ -76,4 +76,13 @@ test('a reconcile stopped by the shutdown writes no failure and records no Event
   await assert.rejects(reconciler.reconcile(`${NS}/demo`, stop.signal));
   assert.equal(stored().status, undefined, 'no status was written');
   assert.equal(warnings('ReconcileFailed').length, 0);
+});
+
+test('the applied API Service: the https node port from ports[0], konnectivity\'s by its name, whatever the order the server returns', () => {
+  const service = {
+    spec: { clusterIP: '10.201.0.9', ports: [{ name: 'https', nodePort: 31443 }, { name: 'konnectivity', nodePort: 31132 }] },
+    status: { loadBalancer: { ingress: [{ ip: '203.0.113.9' }] } },
+  };
+  assert.deepEqual(apiServiceFacts(service), { clusterIP: '10.201.0.9', nodePort: 31443, loadBalancerAddress: '203.0.113.9', konnectivityNodePort: 31132 });
+  assert.deepEqual(apiServiceFacts({ spec: { clusterIP: '10.201.0.9', ports: [{ name: 'https' }] } }), { clusterIP: '10.201.0.9', nodePort: undefined, loadBalancerAddress: undefined });
 });

@@ -11,6 +11,7 @@ import {
   CONDITIONS,
   FIELD_MANAGER,
   FINALIZER,
+  KONNECTIVITY,
   KubeApiError,
   LABELS,
   TenantSpecError,
@@ -85,10 +86,11 @@ export interface ReconcilerDeps {
   now?: () => Date;
 }
 
-interface ApiServiceFacts {
+export interface ApiServiceFacts {
   clusterIP?: string;
   nodePort?: number;
   loadBalancerAddress?: string;
+  konnectivityNodePort?: number;
 }
 
 /** A step failed: carries the condition it reports on to the status. */
@@ -154,15 +156,22 @@ function workloadState(obj: WorkloadObject | undefined, desired: number): Worklo
   };
 }
 
-interface ApiServiceObject {
+export interface ApiServiceObject {
   kind?: string;
-  spec?: { clusterIP?: string; ports?: { nodePort?: number }[] };
+  spec?: { clusterIP?: string; ports?: { name?: string; nodePort?: number }[] };
   status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } };
 }
 
-function apiServiceFacts(service: ApiServiceObject): ApiServiceFacts {
+/** What the applied API Service tells: ports[0] is always `https`; konnectivity's node port is found by name. */
+export function apiServiceFacts(service: ApiServiceObject): ApiServiceFacts {
   const lb = service.status?.loadBalancer?.ingress?.[0];
-  return { clusterIP: service.spec?.clusterIP, nodePort: service.spec?.ports?.[0]?.nodePort, loadBalancerAddress: lb?.ip ?? lb?.hostname };
+  const konnectivity = service.spec?.ports?.find((p) => p.name === KONNECTIVITY.servicePortName);
+  return {
+    clusterIP: service.spec?.clusterIP,
+    nodePort: service.spec?.ports?.[0]?.nodePort,
+    loadBalancerAddress: lb?.ip ?? lb?.hostname,
+    ...(konnectivity?.nodePort === undefined ? {} : { konnectivityNodePort: konnectivity.nodePort }),
+  };
 }
 
 /** Creates a Secret that must not exist yet (a new CA): POST fails with 409 instead of overwriting one. */
@@ -296,7 +305,8 @@ export class TenantReconciler {
     const apiServing = observed.controlPlane.ready > 0;
     if (apiServing && endpoint && plan.status === 'ok' && this.#d.options.bootstrapTenant) {
       const byName = new Map(secrets.map((s) => [s.metadata.name, s.data]));
-      const outcome = await this.#d.options.bootstrapTenant(tenant, { endpoint: endpoint.url, secrets: byName, signal })
+      const konnectivityServer = endpoint.konnectivityPort === undefined ? undefined : { host: endpoint.host, port: endpoint.konnectivityPort };
+      const outcome = await this.#d.options.bootstrapTenant(tenant, { endpoint: endpoint.url, konnectivityServer, secrets: byName, signal })
         .catch(async (err: unknown) => {
           // The tenant did not answer or refused: worth a Warning where the user looks, and a retry soon.
           const message = `the tenant API server at ${endpoint.url}: ${describeError(err)}`;

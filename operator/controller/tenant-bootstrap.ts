@@ -12,6 +12,8 @@ import { describeError, isUnreachableError } from './describe-error.ts';
 /** What the reconcile hands over: the public endpoint and the tenant's host Secrets (data, base64) by name. */
 export interface BootstrapContext {
   endpoint: string;
+  /** Where the konnectivity agents dial the servers (the public host, the konnectivity port or node port). */
+  konnectivityServer?: { host: string; port: number };
   secrets: ReadonlyMap<string, Record<string, string>>;
   signal: AbortSignal;
 }
@@ -73,6 +75,6 @@ export function tenantBootstrapper(deps: {
       }
     }
     await apply(client, kubernetesEndpointSlice(ctx.endpoint), { signal: ctx.signal });
-    return { ...(await hook(tenant, { endpoint: ctx.endpoint, caCertPem, client, signal: ctx.signal })), reachable: true };
+    return { ...(await hook(tenant, { endpoint: ctx.endpoint, konnectivityServer: ctx.konnectivityServer, caCertPem, client, signal: ctx.signal })), reachable: true };
   };
 }

@@ -1,7 +1,9 @@
 // Files the tenant kube-apiserver reads besides certificates: the structured authentication configuration
-// that limits anonymous access to health checks and kubeadm's discovery, and the audit policy.
+// that limits anonymous access to health checks and kubeadm's discovery, the audit policy, and with
+// konnectivity on the egress selector (konnectivity.ts).
 import { stringify } from 'yaml';
 import { ConfigMap } from 'kubernetes-models/v1';
+import { egressSelectorYaml, konnectivityEnabled } from './konnectivity.ts';
 import { objectMeta } from './metadata.ts';
 import { APISERVER_CONFIG_KEYS } from './names.ts';
 import { objectNames, type KubernetesVersion, type Tenant } from '../../core/index.ts';
@@ -79,6 +81,7 @@ export function apiServerConfigData(tenant: Tenant): Record<string, string> {
   const data: Record<string, string> = { [APISERVER_CONFIG_KEYS.auditPolicy]: stringify(auditPolicy()) };
   const authn = authenticationConfiguration(tenant.version);
   if (authn !== undefined) data[APISERVER_CONFIG_KEYS.authentication] = stringify(authn);
+  if (konnectivityEnabled(tenant.spec)) data[APISERVER_CONFIG_KEYS.egressSelector] = egressSelectorYaml();
   return data;
 }
 

@@ -31,17 +31,20 @@ function flagsOf(pod: IPodSpec, name: string): FlagMap {
   return argsToFlags(containerOf(pod, name).args ?? []);
 }
 
-test('the three containers run the tenant version from the registry with absolute binary paths', () => {
+test('the three control-plane containers run the tenant version from the registry with absolute binary paths, konnectivity beside them', () => {
   const tenant = resolveTenant(sampleTenant());
   const options = resolveOptions({ secretChecksums: sampleChecksums('demo'), imageRegistry: 'registry.local:5000/k8s/' }, 'v1.36.5');
   const pod = renderControlPlaneDeployment(tenant, options).deployment.spec!.template.spec!;
   assert.deepEqual(
     pod.containers.map((c) => [c.name, c.image, c.command]),
-    ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((n) => [
-      n,
-      `registry.local:5000/k8s/${n}:v1.36.5`,
-      [`/usr/local/bin/${n}`],
-    ]),
+    [
+      ...['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'].map((n) => [
+        n,
+        `registry.local:5000/k8s/${n}:v1.36.5`,
+        [`/usr/local/bin/${n}`],
+      ]),
+      ['konnectivity-server', 'registry.local:5000/k8s/kas-network-proxy/proxy-server:v0.36.0', ['/proxy-server']],
+    ],
   );
 });
 
@@ -113,7 +116,8 @@ test('controller-manager and scheduler: signing with the tenant CA, bootstrap co
   assert.equal(sched.get('profiling'), 'false');
 });
 
-// A flag named like a file/dir must hold an absolute path; every absolute path must be backed by a volume.
+// A flag named like a file/dir (not a boolean switch such as --delete-existing-uds-file) must hold an
+// absolute path; every absolute path must be backed by a volume.
 const PATH_FLAG = /(-file|file|-certificate|-key|-authority|kubeconfig|-config|-dir|-path)$/;
 
 test('every file flag of every container is backed by a mounted Secret/ConfigMap key that exists', () => {
@@ -133,7 +137,7 @@ test('every file flag of every container is backed by a mounted Secret/ConfigMap
   for (const [pod, claims] of pods) {
     for (const c of pod.containers) {
       for (const [flag, value] of argsToFlags(c.args ?? [])) {
-        if (PATH_FLAG.test(flag)) assert.ok(value.startsWith('/'), `${c.name} --${flag}=${value} must be an absolute path`);
+        if (PATH_FLAG.test(flag) && value !== 'true' && value !== 'false') assert.ok(value.startsWith('/'), `${c.name} --${flag}=${value} must be an absolute path`);
         if (!value.startsWith('/')) continue;
         const backing = resolveMountedFile(pod, c.name, value, claims);
         if (backing.kind === 'missing') assert.fail(`${c.name} --${flag}: ${backing.reason}`);
@@ -162,6 +166,11 @@ test('every file flag of every container is backed by a mounted Secret/ConfigMap
     'kube-controller-manager cluster-signing-key-file',
     'kube-controller-manager kubeconfig',
     'kube-scheduler kubeconfig',
+    'kube-apiserver egress-selector-config-file',
+    'konnectivity-server kubeconfig',
+    'konnectivity-server cluster-cert',
+    'konnectivity-server cluster-key',
+    'konnectivity-server uds-name',
     'etcd data-dir',
     'etcd peer-key-file',
     'etcd trusted-ca-file',

@@ -12,6 +12,9 @@
 // apiserver still creates the `default/kubernetes` Service; the operator writes its EndpointSlice with
 // the public endpoint (see publicEndpoint in endpoint.ts). `--advertise-address` is the pod IP: it only
 // names this instance (identity lease) and must be an IP of the pod.
+//
+// With konnectivity on (the default), a fourth container runs the konnectivity server and the apiserver
+// sends its traffic towards the tenant cluster through it (konnectivity.ts).
 import { Deployment } from 'kubernetes-models/apps/v1';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
@@ -23,6 +26,14 @@ import { podConfigChecksum, secretDataChecksum } from './checksum.ts';
 import { etcdServers, spreadOverNodes } from './etcd.ts';
 import { flagsToArgs, mergeFlags, type FlagMap, type RenderWarning } from './flags.ts';
 import { commonLabels, objectMeta, selectorLabels } from './metadata.ts';
+import {
+  KONNECTIVITY_KUBECONFIG_FILE,
+  KONNECTIVITY_SOCKET_DIR,
+  KONNECTIVITY_VOLUMES,
+  konnectivityEnabled,
+  konnectivityServerContainer,
+  konnectivitySocketVolume,
+} from './konnectivity.ts';
 import { nodeLossTolerations, spreadOverHostnames } from './placement.ts';
 import { ANNOTATIONS, objectNames, secretNames, type Tenant } from '../../core/index.ts';
 import { APISERVER_CONFIG_KEYS, CONTAINERS, PORTS } from './names.ts';
@@ -115,6 +126,9 @@ export function apiServerDefaultFlags(tenant: Tenant, options: ResolvedOptions):
   if (hasAuthenticationConfig(tenant)) {
     flags.push(['authentication-config', `${APISERVER_CONFIG_DIR}/${APISERVER_CONFIG_KEYS.authentication}`]);
   }
+  if (konnectivityEnabled(tenant.spec)) {
+    flags.push(['egress-selector-config-file', `${APISERVER_CONFIG_DIR}/${APISERVER_CONFIG_KEYS.egressSelector}`]);
+  }
   return new Map(flags);
 }
 
@@ -196,13 +210,23 @@ function controlPlaneVolumes(tenant: Tenant): IVolume[] {
     ]),
     { name: VOLUMES.auditLog, emptyDir: { sizeLimit: AUDIT_LOG_VOLUME_LIMIT } },
     { name: VOLUMES.tmp, emptyDir: { sizeLimit: '64Mi' } },
+    ...(konnectivityEnabled(tenant.spec)
+      ? [
+        projectedVolume(KONNECTIVITY_VOLUMES.files, [
+          secretItems(s.apiServerCerts, { 'apiserver.crt': 'pki/apiserver.crt', 'apiserver.key': 'pki/apiserver.key' }),
+          secretItems(s.konnectivityServerKubeconfig, { 'konnectivity-server.conf': KONNECTIVITY_KUBECONFIG_FILE }),
+        ]),
+        konnectivitySocketVolume(),
+      ]
+      : []),
   ];
 }
 
 /** Secrets the control-plane pods mount (their checksums go into the pod template). */
 export function controlPlaneMountedSecrets(tenant: Tenant): string[] {
   const s = secretNames(tenant.name);
-  return [s.apiServerCerts, s.serviceAccount, s.ca, s.controllerManagerKubeconfig, s.schedulerKubeconfig];
+  const mounted = [s.apiServerCerts, s.serviceAccount, s.ca, s.controllerManagerKubeconfig, s.schedulerKubeconfig];
+  return konnectivityEnabled(tenant.spec) ? [...mounted, s.konnectivityServerKubeconfig] : mounted;
 }
 
 function httpsProbe(path: string, port: string, periodSeconds: number, failureThreshold: number): IProbe {
@@ -246,6 +270,7 @@ export function renderControlPlaneDeployment(tenant: Tenant, options: ResolvedOp
     [`configmap/${configMapName}`]: secretDataChecksum(apiServerConfigData(tenant)),
   });
   const tmpMount = { name: VOLUMES.tmp, mountPath: '/tmp' };
+  const konnectivity = konnectivityEnabled(tenant.spec);
 
   const deployment = new Deployment({
     metadata: objectMeta(tenant, objectNames(tenant.name).controlPlane, 'control-plane'),
@@ -281,6 +306,7 @@ export function renderControlPlaneDeployment(tenant: Tenant, options: ResolvedOp
                 { name: VOLUMES.apiServerFiles, mountPath: K8S_DIR, readOnly: true },
                 { name: VOLUMES.auditLog, mountPath: AUDIT_LOG_DIR },
                 tmpMount,
+                ...(konnectivity ? [{ name: KONNECTIVITY_VOLUMES.socket, mountPath: KONNECTIVITY_SOCKET_DIR }] : []),
               ],
             }),
             container(
@@ -303,6 +329,7 @@ export function renderControlPlaneDeployment(tenant: Tenant, options: ResolvedOp
               livenessProbe: httpsProbe('/healthz', 'probe-sched', 10, 8),
               volumeMounts: [{ name: VOLUMES.schedulerFiles, mountPath: K8S_DIR, readOnly: true }, tmpMount],
             }),
+            ...(konnectivity ? [konnectivityServerContainer(tenant, options, PKI_DIR)] : []),
           ],
           volumes: controlPlaneVolumes(tenant),
         },

@@ -2,8 +2,9 @@
 // `status.endpoint`, kubeconfigs, and the EndpointSlice of the tenant's own `kubernetes` Service
 // (the apiservers run with --endpoint-reconciler-type=none, see control-plane.ts).
 import { isIP } from 'node:net';
+import { konnectivityEnabled } from './konnectivity.ts';
 import type { ResolvedOptions } from './options.ts';
-import type { Tenant } from '../../core/index.ts';
+import { KONNECTIVITY, type Tenant } from '../../core/index.ts';
 
 export interface PublicEndpoint {
   host: string;
@@ -12,13 +13,18 @@ export interface PublicEndpoint {
   url: string;
   /** True when host is an IP literal (an EndpointSlice needs one; a DNS name must be resolved first). */
   hostIsIP: boolean;
+  /**
+   * Where the tenant's konnectivity agents reach the konnectivity servers at `host`: the Service's
+   * `konnectivity` port, or its node port for NodePort tenants. Undefined with konnectivity off, or while
+   * the node port is not known yet.
+   */
+  konnectivityPort?: number;
 }
 
 /**
  * The public endpoint once it is known, else undefined (a LoadBalancer without an address yet, a NodePort
  * without spec.networkProfile.address). Precedence: the user's address (for a LoadBalancer, once it has one),
- * then the load balancer's, then for
- * ClusterIP the Service's cluster IP (reachable only from inside the host cluster).
+ * then the load balancer's, then for ClusterIP the Service's cluster IP (reachable only inside the host).
  */
 export function publicEndpoint(tenant: Tenant, options: Pick<ResolvedOptions, 'apiService'>): PublicEndpoint | undefined {
   const net = tenant.spec.networkProfile;
@@ -42,5 +48,14 @@ export function publicEndpoint(tenant: Tenant, options: Pick<ResolvedOptions, 'a
   }
   if (host === undefined || host === '' || port === undefined) return undefined;
   const v6 = isIP(host) === 6;
-  return { host, port, url: `https://${v6 ? `[${host}]` : host}:${port}`, hostIsIP: isIP(host) !== 0 };
+  const konnectivityPort = !konnectivityEnabled(tenant.spec)
+    ? undefined
+    : net.serviceType === 'NodePort' ? observed.konnectivityNodePort : KONNECTIVITY.agentPort;
+  return {
+    host,
+    port,
+    url: `https://${v6 ? `[${host}]` : host}:${port}`,
+    hostIsIP: isIP(host) !== 0,
+    ...(konnectivityPort === undefined ? {} : { konnectivityPort }),
+  };
 }

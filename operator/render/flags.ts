@@ -21,7 +21,7 @@ export interface RenderWarning {
  * `--authentication-config`). The CRD should refuse these too (crds/schema/rules.ts PROTECTED_FLAGS).
  */
 export const RENDERER_PROTECTED_FLAGS: Readonly<Record<FlagComponent, { names: readonly string[]; prefixes: readonly string[] }>> = {
-  apiServer: { names: ['audit-log-path', 'audit-policy-file', 'endpoint-reconciler-type'], prefixes: ['oidc-'] },
+  apiServer: { names: ['audit-log-path', 'audit-policy-file', 'endpoint-reconciler-type', 'egress-selector-config-file'], prefixes: ['oidc-'] },
   controllerManager: { names: ['leader-elect'], prefixes: [] },
   scheduler: { names: ['leader-elect'], prefixes: [] },
 };

@@ -65,6 +65,7 @@ export {
   SCHEDULER_KUBECONFIG,
 } from './control-plane.ts';
 export { publicEndpoint, type PublicEndpoint } from './endpoint.ts';
+export { egressSelectorConfiguration, konnectivityEnabled, konnectivityServerImage } from './konnectivity.ts';
 export { etcdMountedSecrets, etcdServers } from './etcd.ts';
 export { PROTECTED_FLAGS, isProtectedFlag, type RenderWarning } from './flags.ts';
 export {

@@ -1,5 +1,5 @@
 // What rendering needs besides the TenantControlPlane: operator-wide settings and facts observed at runtime.
-import { etcdVersionFor } from '../../crds/schema/versions.ts';
+import { KONNECTIVITY_VERSION, etcdVersionFor } from '../../crds/schema/versions.ts';
 import type { ServiceAccountRef } from './api-secret-reader.ts';
 
 export type ImagePullPolicy = 'Always' | 'IfNotPresent' | 'Never';
@@ -25,7 +25,11 @@ export interface RenderOptions {
     loadBalancerAddress?: string;
     /** The node port the API assigned when spec.networkProfile.nodePort was left empty. */
     nodePort?: number;
+    /** The node port of the `konnectivity` Service port (NodePort tenants; always assigned by the host). */
+    konnectivityNodePort?: number;
   };
+  /** Tag of the konnectivity server image, default KONNECTIVITY_VERSION (crds/schema/versions.ts). */
+  konnectivityVersion?: string;
   /**
    * Grant this service account (the REST API's) `get` on the tenant's API_READ_SECRETS: set by the
    * reconciler for tcps the API created when the operator runs with --api-service-account.
@@ -43,6 +47,7 @@ export interface ResolvedOptions {
   secretChecksums: Readonly<Record<string, string>>;
   hostClusterDomain: string;
   apiService: NonNullable<RenderOptions['apiService']>;
+  konnectivityVersion: string;
   apiSecretReader?: ServiceAccountRef;
 }
 
@@ -61,6 +66,10 @@ export function resolveOptions(options: RenderOptions, kubernetesVersion: string
   const etcdVersion = options.etcdVersion ?? etcdVersionFor(kubernetesVersion);
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(etcdVersion)) {
     throw new Error(`render options: etcdVersion ${JSON.stringify(etcdVersion)} is not a valid image tag`);
+  }
+  const konnectivityVersion = options.konnectivityVersion ?? KONNECTIVITY_VERSION;
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(konnectivityVersion)) {
+    throw new Error(`render options: konnectivityVersion ${JSON.stringify(konnectivityVersion)} is not a valid image tag`);
   }
   const pull = options.imagePullPolicy ?? 'IfNotPresent';
   if (!['Always', 'IfNotPresent', 'Never'].includes(pull)) {
@@ -81,6 +90,7 @@ export function resolveOptions(options: RenderOptions, kubernetesVersion: string
     secretChecksums: options.secretChecksums,
     hostClusterDomain: domain,
     apiService: options.apiService ?? {},
+    konnectivityVersion,
     ...(reader === undefined ? {} : { apiSecretReader: { namespace: reader.namespace, name: reader.name } }),
   };
 }

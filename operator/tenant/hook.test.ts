@@ -28,12 +28,12 @@ test('the reconcile hook writes the bootstrap with the super-admin credentials a
   t.after(() => client.close());
   const hook = tenantBootstrapHook({ node: { cgroupDriver: 'cgroupfs' } });
   const outcome = await hook(resolveTenant(sampleTenant()), {
-    endpoint: 'https://10.0.0.5:31443', caCertPem: (await testCa()).certPem, client, signal: AbortSignal.timeout(20_000),
+    endpoint: 'https://10.0.0.5:31443', konnectivityServer: { host: '10.0.0.5', port: 31132 }, caCertPem: (await testCa()).certPem, client, signal: AbortSignal.timeout(20_000),
   });
 
   assert.equal(outcome.ok, true, outcome.message);
   assert.equal(outcome.reason, 'Bootstrapped');
-  assert.deepEqual(outcome.conditions.map((c) => c.type), ['TenantRBAC', 'ClusterInfo', 'KubeadmConfig', 'KubeletConfig', 'CoreDNS', 'KubeProxy']);
+  assert.deepEqual(outcome.conditions.map((c) => c.type), ['TenantRBAC', 'ClusterInfo', 'KubeadmConfig', 'KubeletConfig', 'CoreDNS', 'KubeProxy', 'Konnectivity']);
   assert.ok(outcome.conditions.every((c) => c.observedGeneration === 1));
   // The writes went through the client the hook was given (the fake), not to the public endpoint.
   assert.ok(fake.requests.some((r) => r.method === 'PATCH' && r.path === '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeception%3Atenant-admins'));
@@ -43,4 +43,8 @@ test('the reconcile hook writes the bootstrap with the super-admin credentials a
   assert.match(kubelet.data.kubelet, /cgroupDriver: cgroupfs/);
   const clusterInfo = fake.get('/api/v1/configmaps', 'kube-public', 'cluster-info') as unknown as { data: { kubeconfig: string } };
   assert.match(clusterInfo.data.kubeconfig, /server: https:\/\/10\.0\.0\.5:31443/, 'workers are told the public endpoint, not the URL the operator used');
+  // The agents dial the konnectivity address the reconcile handed over (a NodePort tenant's second node port).
+  const agents = fake.get('/apis/apps/v1/daemonsets', 'kube-system', 'konnectivity-agent') as unknown as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+  const args = agents.spec.template.spec.containers[0]!.args;
+  assert.ok(args.includes('--proxy-server-host=10.0.0.5') && args.includes('--proxy-server-port=31132'), args.join(' '));
 });

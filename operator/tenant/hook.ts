@@ -21,6 +21,8 @@ export interface TenantBootstrapHookOptions {
 export interface TenantBootstrapContext {
   /** The public endpoint workers and users reach (status.endpoint). */
   endpoint: string;
+  /** Where the konnectivity agents dial the servers; default the endpoint's host and port 8132. */
+  konnectivityServer?: { host: string; port: number };
   /** PEM of the tenant cluster CA. */
   caCertPem: string;
   /** A client of the tenant's API server with super-admin credentials. */
@@ -32,7 +34,7 @@ export interface TenantBootstrapOutcome {
   ok: boolean;
   reason: string;
   message: string;
-  /** One per part: TenantRBAC, ClusterInfo, KubeadmConfig, KubeletConfig, CoreDNS, KubeProxy. */
+  /** One per part: TenantRBAC, ClusterInfo, KubeadmConfig, KubeletConfig, CoreDNS, KubeProxy, Konnectivity. */
   conditions: ConditionInput[];
   /** Kubelet serving certificates that joining nodes still wait for (see ApprovalResult.waiting). */
   servingCsrsWaiting?: number;
@@ -45,6 +47,7 @@ export function tenantBootstrapHook(options: TenantBootstrapHookOptions = {}) {
       spec: tenant.spec,
       caCertPem: ctx.caCertPem,
       endpoint: ctx.endpoint,
+      konnectivityServer: ctx.konnectivityServer,
       imageRegistry: options.imageRegistry,
       imagePullPolicy: options.imagePullPolicy,
       coreDNSReplicas: options.coreDNSReplicas,

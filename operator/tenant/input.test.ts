@@ -4,14 +4,16 @@ import { createCaCertificate, generatePrivateKey, signCertificate } from '../../
 import { mergeConfig, parseEndpoint, resolveInput, TenantBootstrapInputError, type TenantBootstrapInput } from './input.ts';
 import { sampleInput, testCa } from './testing.ts';
 
-test('defaults: kubeadm cgroup driver, CoreDNS tag of the minor, upstream registry, both add-ons on', async () => {
+test('defaults: kubeadm cgroup driver, CoreDNS tag of the minor, upstream registry, every add-on on, agents dial the endpoint host on 8132', async () => {
   const resolved = resolveInput(await sampleInput());
   assert.equal(resolved.kubernetesVersion, 'v1.36.5');
   assert.equal(resolved.coreDNSVersion, 'v1.14.2');
   assert.equal(resolved.imageRegistry, 'registry.k8s.io');
   assert.equal(resolved.imagePullPolicy, 'IfNotPresent');
   assert.equal(resolved.coreDNSReplicas, 2);
-  assert.deepEqual(resolved.addons, { coreDNS: true, kubeProxy: true });
+  assert.deepEqual(resolved.addons, { coreDNS: true, kubeProxy: true, konnectivity: true });
+  assert.equal(resolved.konnectivityVersion, 'v0.36.0');
+  assert.deepEqual(resolved.konnectivityServer, { host: '10.0.0.5', port: 8132 });
   assert.deepEqual(resolved.node, { cgroupDriver: 'systemd', failCgroupV1: undefined, serverTLSBootstrap: true, kubelet: {}, kubeProxy: {} });
   assert.deepEqual(resolved.endpoint, { url: 'https://10.0.0.5:31443', host: '10.0.0.5', port: 31443, hostPort: '10.0.0.5:31443' });
 });

@@ -1,9 +1,9 @@
 // What rendering the tenant bootstrap needs, checked once so that every renderer can trust it: a bad
 // endpoint or CA fails here with a clear message instead of as a broken kubeconfig inside the tenant.
 import { X509Certificate } from 'node:crypto';
-import { coreDNSVersionFor } from '../../crds/schema/versions.ts';
+import { KONNECTIVITY_VERSION, coreDNSVersionFor } from '../../crds/schema/versions.ts';
 import { containsIP, isCIDR, parseCIDR, parseIP } from '../../crds/schema/net.ts';
-import type { TenantControlPlaneSpec } from '../../core/index.ts';
+import { KONNECTIVITY, type TenantControlPlaneSpec } from '../../core/index.ts';
 
 export type ImagePullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 export type CgroupDriver = 'systemd' | 'cgroupfs';
@@ -39,11 +39,18 @@ export interface TenantBootstrapInput {
   caCertPem: string;
   /** The tenant API server as workers reach it, `https://host:port` (status.endpoint). */
   endpoint: string;
+  /**
+   * Where the konnectivity agents dial the konnectivity servers: the endpoint's host and the API Service's
+   * konnectivity port (its node port for NodePort tenants). Default: the endpoint's host, port 8132.
+   */
+  konnectivityServer?: { host: string; port: number };
   versions?: {
     /** Default spec.version. */
     kubernetes?: string;
     /** CoreDNS image tag; default the one kubeadm of that minor deploys. */
     coreDNS?: string;
+    /** konnectivity agent image tag; default KONNECTIVITY_VERSION (the server's). */
+    konnectivity?: string;
   };
   /** Registry prefix of the add-on images, default `registry.k8s.io`. */
   imageRegistry?: string;
@@ -67,8 +74,10 @@ export interface ResolvedInput {
   clusterName: string;
   kubernetesVersion: string;
   coreDNSVersion: string;
+  konnectivityVersion: string;
   caCertPem: string;
   endpoint: { url: string; host: string; port: number; hostPort: string };
+  konnectivityServer: { host: string; port: number };
   serviceCIDR: string;
   podCIDR: string;
   dnsServiceIP: string;
@@ -76,7 +85,7 @@ export interface ResolvedInput {
   imageRegistry: string;
   imagePullPolicy: ImagePullPolicy;
   coreDNSReplicas: number;
-  addons: { coreDNS: boolean; kubeProxy: boolean };
+  addons: { coreDNS: boolean; kubeProxy: boolean; konnectivity: boolean };
   node: ResolvedNodeSettings;
 }
 
@@ -149,6 +158,15 @@ export function resolveInput(input: TenantBootstrapInput): ResolvedInput {
     }
   }
   if (!IMAGE_TAG.test(coreDNSVersion)) fail('versions.coreDNS', `${JSON.stringify(coreDNSVersion)} is not an image tag`);
+  const konnectivityVersion = input.versions?.konnectivity ?? KONNECTIVITY_VERSION;
+  if (!IMAGE_TAG.test(konnectivityVersion)) fail('versions.konnectivity', `${JSON.stringify(konnectivityVersion)} is not an image tag`);
+  const konnectivityServer = input.konnectivityServer ?? { host: endpoint.host, port: KONNECTIVITY.agentPort };
+  if (!isPlainObject(konnectivityServer) || typeof konnectivityServer.host !== 'string' || !/^[A-Za-z0-9.:-]+$/.test(konnectivityServer.host)) {
+    fail('konnectivityServer.host', `${JSON.stringify(konnectivityServer?.host)} is not a host name or IP address`);
+  }
+  if (!Number.isInteger(konnectivityServer.port) || konnectivityServer.port < 1 || konnectivityServer.port > 65535) {
+    fail('konnectivityServer.port', `${JSON.stringify(konnectivityServer.port)} is not a port`);
+  }
 
   for (const field of ['serviceCIDR', 'podCIDR'] as const) {
     if (typeof net[field] !== 'string' || !isCIDR(net[field])) fail(`spec.networkProfile.${field}`, `${JSON.stringify(net[field])} is not a CIDR`);
@@ -189,8 +207,10 @@ export function resolveInput(input: TenantBootstrapInput): ResolvedInput {
     clusterName,
     kubernetesVersion,
     coreDNSVersion,
+    konnectivityVersion,
     caCertPem: input.caCertPem,
     endpoint,
+    konnectivityServer: { host: konnectivityServer.host, port: konnectivityServer.port },
     serviceCIDR: net.serviceCIDR,
     podCIDR: net.podCIDR,
     dnsServiceIP: net.dnsServiceIP,
@@ -198,8 +218,12 @@ export function resolveInput(input: TenantBootstrapInput): ResolvedInput {
     imageRegistry: registry,
     imagePullPolicy: pull,
     coreDNSReplicas: replicas,
-    // The CRD defaults both to enabled; an absent block means the same.
-    addons: { coreDNS: addons?.coreDNS?.enabled ?? true, kubeProxy: addons?.kubeProxy?.enabled ?? true },
+    // The CRD defaults each to enabled; an absent block means the same.
+    addons: {
+      coreDNS: addons?.coreDNS?.enabled ?? true,
+      kubeProxy: addons?.kubeProxy?.enabled ?? true,
+      konnectivity: addons?.konnectivity?.enabled ?? true,
+    },
     node: {
       cgroupDriver,
       failCgroupV1: node.failCgroupV1,

@@ -29,6 +29,7 @@ export const BUILTIN_CLUSTER_ROLES = {
   selfNodeClientAutoApproval: 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient',
   kubeletApiAdmin: 'system:kubelet-api-admin',
   nodeProxier: 'system:node-proxier',
+  authDelegator: 'system:auth-delegator',
 } as const;
 
 /** RBAC objects kubeadm init creates, by kubeadm's names. */
@@ -44,6 +45,8 @@ export const KUBEADM_RBAC = {
   nodesKubeadmConfig: 'kubeadm:nodes-kubeadm-config',
   kubeletConfig: 'kubeadm:kubelet-config',
   kubeProxyNodeProxier: 'kubeadm:node-proxier',
+  /** kubeadm's documented binding of the konnectivity server's user to system:auth-delegator (TokenReviews). */
+  konnectivityServer: 'system:konnectivity-server',
   kubeProxyConfigReader: 'kube-proxy',
 } as const;
 
@@ -74,8 +77,8 @@ export const JWS_KEY_PREFIX = 'jws-kubeconfig-';
 /** kubeadm's checksum annotation on generated component-config ConfigMaps (unchanged => "generated"). */
 export const COMPONENT_CONFIG_HASH_ANNOTATION = 'kubeadm.kubernetes.io/component-config.hash';
 
-export type AddonName = 'coredns' | 'kube-proxy';
-export const ADDONS: readonly AddonName[] = ['coredns', 'kube-proxy'];
+export type AddonName = 'coredns' | 'kube-proxy' | 'konnectivity';
+export const ADDONS: readonly AddonName[] = ['coredns', 'kube-proxy', 'konnectivity'];
 
 /** kubeadm's paths on a node. */
 export const NODE_PATHS = {

@@ -5,6 +5,7 @@ import { LABELS, MANAGED_BY, type ObjectRef } from '../../core/index.ts';
 import { renderClusterInfo } from './cluster-info.ts';
 import { renderCoreDNS } from './coredns.ts';
 import { resolveInput, type ResolvedInput, type TenantBootstrapInput } from './input.ts';
+import { renderKonnectivity } from './konnectivity.ts';
 import { renderKubeProxy } from './kube-proxy.ts';
 import { renderKubeadmConfig } from './kubeadm-config.ts';
 import { renderKubeletConfig } from './kubelet-config.ts';
@@ -34,7 +35,7 @@ export interface AddonInventory {
 
 export interface TenantBootstrapPlan {
   input: ResolvedInput;
-  /** In apply order: RBAC, cluster-info, kubeadm-config, kubelet-config, kube-proxy, CoreDNS. */
+  /** In apply order: RBAC, cluster-info, kubeadm-config, kubelet-config, kube-proxy, CoreDNS, konnectivity. */
   objects: TenantObject[];
   addons: AddonInventory[];
 }
@@ -63,8 +64,13 @@ export function renderTenantBootstrap(input: TenantBootstrapInput): TenantBootst
   const rendered: Record<AddonName, TenantObject[]> = {
     'kube-proxy': renderKubeProxy(resolved),
     coredns: renderCoreDNS(resolved),
+    konnectivity: renderKonnectivity(resolved),
   };
-  const enabled: Record<AddonName, boolean> = { coredns: resolved.addons.coreDNS, 'kube-proxy': resolved.addons.kubeProxy };
+  const enabled: Record<AddonName, boolean> = {
+    coredns: resolved.addons.coreDNS,
+    'kube-proxy': resolved.addons.kubeProxy,
+    konnectivity: resolved.addons.konnectivity,
+  };
   const objects = [
     ...renderJoinRbac(),
     ...renderClusterInfo(resolved),
@@ -72,6 +78,7 @@ export function renderTenantBootstrap(input: TenantBootstrapInput): TenantBootst
     ...renderKubeletConfig(resolved),
     ...(enabled['kube-proxy'] ? rendered['kube-proxy'] : []),
     ...(enabled.coredns ? rendered.coredns : []),
+    ...(enabled.konnectivity ? rendered.konnectivity : []),
   ];
   const addons = ADDONS.map((addon) => ({
     addon,

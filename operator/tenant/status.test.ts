@@ -31,6 +31,7 @@ test('all in place: every part True, summary ok', async () => {
     KubeletConfig: 'True/Applied',
     CoreDNS: 'True/Ready',
     KubeProxy: 'True/Ready',
+    Konnectivity: 'True/Connected',
   });
   assert.match(reports.find((r) => r.type === 'ClusterInfo')!.message, /not signed for any token yet/);
   assert.deepEqual(summarizeBootstrap(reports), { ok: true, reason: 'Bootstrapped', message: 'RBAC, cluster-info, kubeadm-config, kubelet-config and add-ons are in place' });

@@ -16,6 +16,7 @@ export const PART_CONDITION_TYPES: Readonly<Record<BootstrapPart, string>> = {
   'kubelet-config': 'KubeletConfig',
   coredns: 'CoreDNS',
   'kube-proxy': 'KubeProxy',
+  konnectivity: 'Konnectivity',
 };
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -97,9 +98,30 @@ function workloadReadiness(kind: string, obj: Workload): { status: ConditionStat
   return { status: 'True', reason: 'Ready', message: `${ready}/${desired} nodes ready` };
 }
 
+/**
+ * An agent is ready when it holds a tunnel to a konnectivity server: one that is not cannot reach the
+ * servers (the address or port, a firewall, a token the server refuses), and `kubectl logs/exec` to its
+ * node fail. Said in those words.
+ */
+function konnectivityReadiness(judged: { status: ConditionStatus; reason: string; message: string }, plan: TenantBootstrapPlan): { status: ConditionStatus; reason: string; message: string } {
+  const server = plan.input.konnectivityServer;
+  const where = `${server.host.includes(':') ? `[${server.host}]` : server.host}:${server.port}`;
+  if (judged.reason === 'NoNodes') return { ...judged, message: 'no nodes yet: agents start on every node that joins' };
+  if (judged.reason === 'NotReady') {
+    return {
+      status: 'False',
+      reason: 'AgentsNotConnected',
+      message: `${judged.message.replace('nodes ready', 'agents connected')} to the konnectivity server at ${where}; logs, exec and webhooks on the other nodes fail until they connect`,
+    };
+  }
+  if (judged.reason === 'Ready') return { ...judged, reason: 'Connected', message: `${judged.message.replace('nodes ready', 'agents connected')} to ${where}` };
+  return judged;
+}
+
 function addonEnabled(plan: TenantBootstrapPlan, part: BootstrapPart): boolean | undefined {
   if (part === 'coredns') return plan.input.addons.coreDNS;
   if (part === 'kube-proxy') return plan.input.addons.kubeProxy;
+  if (part === 'konnectivity') return plan.input.addons.konnectivity;
   return undefined;
 }
 
@@ -142,7 +164,10 @@ export function assessBootstrap(plan: TenantBootstrapPlan, observed: ReadonlyMap
       return report(status, first.reason, problems.map((p) => p.message).join('; '), false);
     }
     if (workloads.length > 0) {
-      const judged = workloads.map((w) => workloadReadiness(w.kind, w.obj));
+      const judged = workloads.map((w) => {
+        const readiness = workloadReadiness(w.kind, w.obj);
+        return part === 'konnectivity' ? konnectivityReadiness(readiness, plan) : readiness;
+      });
       const worst = judged.find((j) => j.status !== 'True') ?? judged[0]!;
       return report(worst.status, worst.reason, judged.map((j) => j.message).join('; '), true);
     }
