@@ -78,7 +78,7 @@ test('konnectivity off: the Service has only https, the endpoint no konnectivity
       t.spec.addons.konnectivity = { enabled: false };
     }));
     assert.deepEqual(renderApiServerService(tenant).spec!.ports!.map((p) => p.name), ['https'], type);
-    const endpoint = publicEndpoint(tenant, { apiService: { nodePort: 30123, konnectivityNodePort: 30132 } });
+    const endpoint = publicEndpoint(tenant, { apiService: { nodePort: 30123, konnectivityNodePort: 30132, loadBalancerAddress: '192.0.2.99' } });
     assert.equal(endpoint?.host, '192.0.2.10');
     assert.equal(endpoint?.konnectivityPort, undefined, type);
   }
