@@ -204,12 +204,22 @@ export async function cutMachine(m: Machine): Promise<void> {
   await tryRun('ip', uplinkIp(m, 'link', 'set', `${m.netns}h`, 'down'));
   for (const name of await kubernetesDaemons(m)) {
     const pid = machineDaemons.pid(name);
-    if (pid) process.kill(pid, 'SIGKILL');
+    // the whole process group: a daemon's children (keepalived's VRRP process) go with it
+    if (pid) killGroup(pid);
   }
   if (machineDaemons.pid(`${m.name}-containerd`)) await killContainers(m.containerdSocket);
   const pid = machineDaemons.pid(`${m.name}-containerd`);
   if (pid) process.kill(pid, 'SIGKILL');
   log.info({ machine: m.name }, 'machine cut off (link down, processes killed)');
+}
+
+/** SIGKILLs a daemon's process group (daemons are started detached: each leads its own), or the process alone. */
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    process.kill(pid, 'SIGKILL');
+  }
 }
 
 /** Names of the machines with state on this host whose name matches `pattern`. */

@@ -45,7 +45,7 @@ test('MetalLB: the upstream manifest with local images, no webhook, short probes
 });
 
 test('MetalLB: the pool is the configured range, announced only from the announcer nodes on eth1', () => {
-  const [pool, l2] = metallbPoolObjects() as [{ spec: { addresses: string[] } }, { spec: { interfaces: string[]; nodeSelectors: { matchExpressions: { values: string[] }[] }[] } }];
+  const [pool, l2] = metallbPoolObjects() as unknown as [{ spec: { addresses: string[] } }, { spec: { interfaces: string[]; nodeSelectors: { matchExpressions: { values: string[] }[] }[] } }];
   assert.deepEqual(pool.spec.addresses, ['10.196.0.200-10.196.0.239']);
   assert.deepEqual(l2.spec.interfaces, ['eth1']);
   assert.deepEqual(l2.spec.nodeSelectors[0]!.matchExpressions[0]!.values, ['testbed-node-2', 'testbed-node-3']);
