@@ -106,3 +106,14 @@ export async function waitForMetalLB(timeoutSeconds = 180): Promise<void> {
   await kubectl(['-n', ns, 'rollout', 'status', 'deployment/controller', `--timeout=${timeoutSeconds}s`]);
   await kubectl(['-n', ns, 'rollout', 'status', 'daemonset/speaker', `--timeout=${timeoutSeconds}s`]);
 }
+
+/**
+ * The nodes whose speaker announces the Service's address now (MetalLB's ServiceL2Status objects): one
+ * when the speakers agree; two for a while after a cut-off announcer comes back, until memberlist takes it in
+ * again (its periodic rejoin: up to a minute).
+ */
+export async function announcingNodes(namespace: string, service: string): Promise<string[]> {
+  const out = await kubectl(['-n', c.metallbNamespace, 'get', 'servicel2statuses.metallb.io', '-o', 'json']);
+  const items = (JSON.parse(out) as { items: { status?: { node?: string; serviceName?: string; serviceNamespace?: string } }[] }).items;
+  return items.filter((i) => i.status?.serviceName === service && i.status.serviceNamespace === namespace).map((i) => i.status!.node!).sort();
+}
