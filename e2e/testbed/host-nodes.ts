@@ -12,7 +12,7 @@ import { testbedConfig as c } from './config.ts';
 import { hostNodes, kubeletConfig, kubeProxyConfig, type HostNode } from './components.ts';
 import { cutMachine, existingMachineNames, inMachine, machineFor, machineDaemons, machineImageTarget, removeMachine, startMachine, type Machine } from './machine.ts';
 import { testbedNode, type ImageTarget } from './images.ts';
-import { installPublicGuard, plugIntoPublic, setPublicPort } from './public-network.ts';
+import { installPublicGuard, plugIntoPublic, setPublicPort, unplugFromPublic } from './public-network.ts';
 import { startKeepalived } from './vip.ts';
 
 export interface HostNodeMachine {
@@ -54,7 +54,9 @@ async function kubeProxyHealthy(m: Machine): Promise<boolean> {
 export async function startHostNode({ node, machine: m }: HostNodeMachine): Promise<void> {
   const started = Date.now();
   await startMachine(m, { podSubnet: node.podSubnet, masquerade: false });
-  // the host routes the node's pod range to it: one pod network across the host's nodes
+  // the link up again if a test that cut it (setNodeLinks) was interrupted; then the host routes the node's
+  // pod range to it: one pod network across the host's nodes
+  await run('ip', ['link', 'set', `${m.netns}h`, 'up']);
   await run('ip', ['route', 'replace', node.podSubnet, 'via', m.ip]);
   // its second interface on the public network, the guard keeping the public side out of pods and Services, the VIP
   await plugIntoPublic({ name: m.name, netns: m.netns, ifname: 'eth1', ip: publicAddress(node.nodeName) });
@@ -106,6 +108,7 @@ const publicPortOf = (nodeName: string): string => (nodeName === c.nodeName ? 'h
 
 /** Stops a node machine; its image store is kept for the next start. */
 export async function removeHostNode(h: HostNodeMachine): Promise<void> {
+  await unplugFromPublic(h.machine.name);
   await removeMachine(h.machine, { keepImages: true });
   await tryRun('ip', ['route', 'del', h.node.podSubnet]);
 }

@@ -43,6 +43,9 @@ export async function ensureSwitch(): Promise<void> {
 export async function plugIntoPublic(m: PublicMember): Promise<void> {
   await ensureSwitch();
   const port = switchPort(m.name);
+  // A port whose other end is gone: the member's namespace was deleted and made again, and the kernel
+  // removes the old pair only a moment later (namespace cleanup is asynchronous). Delete it now.
+  if ((await linkIn(pub.switchNetns, port)) && !(await linkIn(m.netns, m.ifname))) await unplugFromPublic(m.name);
   if (!(await linkIn(pub.switchNetns, port))) {
     await tryRun('ip', inNetns(m.netns, 'link', 'delete', m.ifname)); // a half-made pair from an interrupted run
     if (m.netns) await run('ip', ['-n', pub.switchNetns, 'link', 'add', port, 'type', 'veth', 'peer', 'name', m.ifname, 'netns', m.netns]);
@@ -52,6 +55,11 @@ export async function plugIntoPublic(m: PublicMember): Promise<void> {
   await run('ip', ['-n', pub.switchNetns, 'link', 'set', port, 'up']);
   await run('ip', inNetns(m.netns, 'addr', 'replace', `${m.ip}/${pub.prefixLength}`, 'dev', m.ifname));
   await run('ip', inNetns(m.netns, 'link', 'set', m.ifname, 'up'));
+}
+
+/** Removes a member's port from the switch (and so its interface: a veth pair goes as a whole). */
+export async function unplugFromPublic(member: string): Promise<void> {
+  if (netnsExists(pub.switchNetns)) await tryRun('ip', ['-n', pub.switchNetns, 'link', 'delete', switchPort(member)]);
 }
 
 /** Pulls a member's cable (`up` false) or plugs it back: the switch port goes down, the member loses carrier. */
