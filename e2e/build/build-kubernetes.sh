@@ -3,7 +3,7 @@
 # repository, keyed by version, so a warm machine skips the build. Prints progress while go compiles.
 #
 #   e2e/build/build-kubernetes.sh            build what is missing, print the Kubernetes bin folder
-#   e2e/build/build-kubernetes.sh helm       build only the named parts (kubernetes etcd coredns helm konnectivity)
+#   e2e/build/build-kubernetes.sh helm       build only the named parts (kubernetes etcd coredns helm konnectivity metallb)
 #   KUBECEPTION_CACHE=/some/dir ...          cache root (default ~/.cache/kubeception)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,6 +15,7 @@ etcd_bin="$cache/etcd/$ETCD_VERSION/bin"
 coredns_bin="$cache/coredns/$COREDNS_VERSION/bin"
 helm_bin="$cache/helm/$HELM_VERSION/bin"
 konnectivity_bin="$cache/konnectivity/$KONNECTIVITY_VERSION/bin"
+metallb_dir="$cache/metallb/$METALLB_VERSION"
 kube_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubeadm kubectl)
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
@@ -149,12 +150,37 @@ build_konnectivity() {
   ls -l "$konnectivity_bin" >&2   # neither binary has a --version flag
 }
 
+# MetalLB (the test bed's LoadBalancer implementation, L2 mode) from its module: controller and speaker, the
+# module's own CRDs (config/crd/bases) and its manifest (config/manifests/metallb-native.yaml: RBAC, Deployment,
+# DaemonSet), kept beside the binaries so the test bed applies the same version (e2e/testbed/metallb.ts).
+build_metallb() {
+  if [ -x "$metallb_dir/bin/controller" ] && [ -x "$metallb_dir/bin/speaker" ] && [ -d "$metallb_dir/crd" ] \
+    && [ -f "$metallb_dir/manifests/metallb-native.yaml" ]; then
+    log "metallb $METALLB_VERSION: cached in $metallb_dir"; return
+  fi
+  local module=go.universe.tf/metallb
+  local work="$cache/work/metallb-$METALLB_VERSION"
+  mkdir -p "$work" "$metallb_dir.tmp/bin" "$metallb_dir.tmp/crd" "$metallb_dir.tmp/manifests"
+  printf 'module kubeception.local/metallb-build\n\ngo 1.26.0\n\nrequire %s %s\n' "$module" "$METALLB_VERSION" >"$work/go.mod"
+  log "metallb $METALLB_VERSION: resolving modules"
+  (cd "$work" && GOFLAGS=-mod=mod go list "$module/controller" "$module/speaker" >/dev/null)
+  local ld="-s -w -X $module/internal/version.gitCommit=module-proxy -X $module/internal/version.gitBranch=$METALLB_VERSION"
+  log "metallb $METALLB_VERSION: compiling controller speaker"
+  build_with_progress "metallb" "$work" "$work/build.log" -mod=mod -trimpath -ldflags "$ld" -o "$metallb_dir.tmp/bin/" "$module/controller" "$module/speaker"
+  local src; src=$(cd "$work" && go list -m -f '{{.Dir}}' "$module")
+  cp "$src"/config/crd/bases/*.yaml "$metallb_dir.tmp/crd/"
+  cp "$src/config/manifests/metallb-native.yaml" "$metallb_dir.tmp/manifests/"
+  chmod -R u+w "$metallb_dir.tmp"
+  rm -rf "$metallb_dir"; mv "$metallb_dir.tmp" "$metallb_dir"
+  ls "$metallb_dir/bin" "$metallb_dir/crd" "$metallb_dir/manifests" >&2
+}
+
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(kubernetes etcd coredns helm konnectivity)
+[ ${#parts[@]} -gt 0 ] || parts=(kubernetes etcd coredns helm konnectivity metallb)
 for part in "${parts[@]}"; do
   case $part in
-    kubernetes | etcd | coredns | helm | konnectivity) "build_$part" ;;
-    *) log "unknown part '$part' (known: kubernetes etcd coredns helm konnectivity)"; exit 2 ;;
+    kubernetes | etcd | coredns | helm | konnectivity | metallb) "build_$part" ;;
+    *) log "unknown part '$part' (known: kubernetes etcd coredns helm konnectivity metallb)"; exit 2 ;;
   esac
 done
 echo "$kube_bin"

@@ -30,6 +30,7 @@ export const testbedConfig = {
     pause: versions.PAUSE_VERSION!,
     helm: versions.HELM_VERSION!,
     konnectivity: versions.KONNECTIVITY_VERSION!,
+    metallb: versions.METALLB_VERSION!,
   },
   bin: {
     kubernetes: join(cacheRoot, 'kubernetes', versions.KUBE_VERSION!, 'bin'),
@@ -39,6 +40,8 @@ export const testbedConfig = {
     helm: join(cacheRoot, 'helm', versions.HELM_VERSION!, 'bin'),
     /** proxy-server and proxy-agent (apiserver-network-proxy): the tenants' konnectivity images. */
     konnectivity: join(cacheRoot, 'konnectivity', versions.KONNECTIVITY_VERSION!, 'bin'),
+    /** MetalLB's controller and speaker; its CRDs and upstream manifest are beside it (../crd, ../manifests). */
+    metallb: join(cacheRoot, 'metallb', versions.METALLB_VERSION!, 'bin'),
     cni: '/usr/lib/cni',
   },
   cacheRoot,
@@ -70,6 +73,33 @@ export const testbedConfig = {
   etcdPeerPort: 2380,
   storageClass: 'standard',
   volumesDir: join(stateDir, 'volumes'),
+  /**
+   * The "public" network: one L2 segment (bridge pub0 in the switch namespace kctb-pub) that the host's
+   * nodes, the customer and the NAT router are plugged into, as machines on a provider's public LAN.
+   * The host node is on it with a veth (kctbpub), the node machines with a second interface (eth1).
+   */
+  public: {
+    cidr: '10.196.0.0/24',
+    prefixLength: 24,
+    switchNetns: 'kctb-pub',
+    bridge: 'pub0',
+    /** The host node's veth in the root namespace. */
+    hostLink: 'kctbpub',
+    /** Node name -> its address on the public network. */
+    nodeAddresses: { 'testbed-node': '10.196.0.1', 'testbed-node-2': '10.196.0.2', 'testbed-node-3': '10.196.0.3' } as Record<string, string>,
+    /** keepalived's VRRP address for NodePort tenants: a stable address that moves to a live node. */
+    vip: '10.196.0.10',
+    /** VRRP priorities: the highest live one holds the VIP. */
+    vipPriorities: { 'testbed-node-2': 150, 'testbed-node-3': 140, 'testbed-node': 50 } as Record<string, number>,
+    /** MetalLB's address pool (IPAddressPool `public`). */
+    pool: { name: 'public', first: '10.196.0.200', last: '10.196.0.239' },
+    /** Only these nodes answer ARP for pool addresses (L2Advertisement nodeSelectors): two, so one can be lost. */
+    announcers: ['testbed-node-2', 'testbed-node-3'] as string[],
+    customer: { netns: 'kctb-customer', ip: '10.196.0.100' },
+    /** The NAT router: on the public network, and the gateway of the NAT'd workers' links 192.168.<76+i>.0/24. */
+    router: { netns: 'kctb-router', ip: '10.196.0.101', insideCIDR: '192.168.0.0/16' },
+  },
+  metallbNamespace: 'metallb-system',
 } as const;
 
 export type TestbedConfig = typeof testbedConfig;

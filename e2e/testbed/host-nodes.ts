@@ -12,6 +12,8 @@ import { testbedConfig as c } from './config.ts';
 import { hostNodes, kubeletConfig, kubeProxyConfig, type HostNode } from './components.ts';
 import { cutMachine, existingMachineNames, inMachine, machineFor, machineDaemons, machineImageTarget, removeMachine, startMachine, type Machine } from './machine.ts';
 import { testbedNode, type ImageTarget } from './images.ts';
+import { installPublicGuard, plugIntoPublic, setPublicPort, unplugFromPublic } from './public-network.ts';
+import { startKeepalived } from './vip.ts';
 
 export interface HostNodeMachine {
   index: number;
@@ -52,8 +54,14 @@ async function kubeProxyHealthy(m: Machine): Promise<boolean> {
 export async function startHostNode({ node, machine: m }: HostNodeMachine): Promise<void> {
   const started = Date.now();
   await startMachine(m, { podSubnet: node.podSubnet, masquerade: false });
-  // the host routes the node's pod range to it: one pod network across the host's nodes
+  // the link up again if a test that cut it (setNodeLinks) was interrupted; then the host routes the node's
+  // pod range to it: one pod network across the host's nodes
+  await run('ip', ['link', 'set', `${m.netns}h`, 'up']);
   await run('ip', ['route', 'replace', node.podSubnet, 'via', m.ip]);
+  // its second interface on the public network, the guard keeping the public side out of pods and Services, the VIP
+  await plugIntoPublic({ name: m.name, netns: m.netns, ifname: 'eth1', ip: publicAddress(node.nodeName) });
+  await installPublicGuard(m.netns);
+  await startKeepalived({ nodeName: node.nodeName, machine: m, ifname: 'eth1' }, machineDaemons);
   await machineDaemons.startAndWait(inMachine(m, `${m.name}-kubelet`, join(c.bin.kubernetes, 'kubelet'), [
     `--config=${node.kubeletConfigFile}`, `--kubeconfig=${node.kubeletKubeconfig}`, `--hostname-override=${node.nodeName}`,
     `--node-ip=${node.ip}`, `--cgroup-root=${m.cgroupRoot}`, '--v=1',
@@ -63,11 +71,44 @@ export async function startHostNode({ node, machine: m }: HostNodeMachine): Prom
   log.info({ node: node.nodeName, ip: node.ip, ms: Date.now() - started }, 'host node machine is up');
 }
 
-/** Loses a node at once (link down, every process killed), as a power cut would. */
-export const cutHostNode = (h: HostNodeMachine): Promise<void> => cutMachine(h.machine);
+/** The node's address on the public network (testbedConfig.public.nodeAddresses). */
+export function publicAddress(nodeName: string): string {
+  const ip = c.public.nodeAddresses[nodeName];
+  if (!ip) throw new Error(`${nodeName} has no address on the public network`);
+  return ip;
+}
+
+/** Loses a node at once (both links down, every process killed), as a power cut would. */
+export async function cutHostNode(h: HostNodeMachine): Promise<void> {
+  await setPublicPort(h.machine.name, false).catch(() => undefined);
+  await cutMachine(h.machine);
+}
+
+/**
+ * Pulls the node's public cable (`connected` false) or plugs it back; its cluster link and processes stay.
+ * MetalLB's L2 leader election runs over memberlist on the cluster link, so this alone moves no load balancer
+ * address; keepalived's VRRP runs on the public network, so the VIP does move.
+ */
+export const setPublicLink = (nodeName: string, connected: boolean): Promise<void> => setPublicPort(publicPortOf(nodeName), connected);
+
+/**
+ * Cuts (`connected` false) or restores both links of a node, its processes running on: a node whose network
+ * failed. The speakers' memberlist then loses it, and another announcer takes its addresses over.
+ */
+export async function setNodeLinks(nodeName: string, connected: boolean): Promise<void> {
+  if (nodeName === c.nodeName) throw new Error('the host node has no cluster link to cut');
+  const { node, machine } = hostNodeMachine(nodeName);
+  await setPublicPort(publicPortOf(nodeName), connected);
+  await run('ip', ['link', 'set', `${machine.netns}h`, connected ? 'up' : 'down']);
+  // the kernel dropped the routes through the link when it went down
+  if (connected) await run('ip', ['route', 'replace', node.podSubnet, 'via', machine.ip]);
+}
+
+const publicPortOf = (nodeName: string): string => (nodeName === c.nodeName ? 'host' : hostNodeMachine(nodeName).machine.name);
 
 /** Stops a node machine; its image store is kept for the next start. */
 export async function removeHostNode(h: HostNodeMachine): Promise<void> {
+  await unplugFromPublic(h.machine.name);
   await removeMachine(h.machine, { keepImages: true });
   await tryRun('ip', ['route', 'del', h.node.podSubnet]);
 }

@@ -93,8 +93,17 @@ export function imageRecipes(c: TestbedConfig, programs: string): ImageRecipe[] 
     { ref: corednsRef, sources: [join(c.bin.coredns, 'coredns')], make: async () => ({ ref: corednsRef, entries: [await binaryEntry('coredns', join(c.bin.coredns, 'coredns'))], entrypoint: ['/coredns'] }) },
     konnectivity(konnectivityServerImage(c), 'proxy-server'),
     konnectivity(konnectivityAgentImage(c), 'proxy-agent'),
+    metallbRecipe(c, 'controller'),
+    metallbRecipe(c, 'speaker'),
     ...PRODUCT_PROGRAMS.map(({ name }) => productRecipe(c, name)),
   ];
+}
+
+/** MetalLB's controller or speaker under its upstream name (as its Dockerfile: the binary at /, static). */
+function metallbRecipe(c: TestbedConfig, name: 'controller' | 'speaker'): ImageRecipe {
+  const ref = `quay.io/metallb/${name}:${c.versions.metallb}`;
+  const binary = join(c.bin.metallb, name);
+  return { ref, sources: [binary], make: async () => ({ ref, entries: [await binaryEntry(name, binary), tmpDir], entrypoint: [`/${name}`] }) };
 }
 
 /**

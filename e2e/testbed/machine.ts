@@ -24,6 +24,11 @@ export interface Machine {
   containerdSocket: string;
   /** cgroup parent of the machine's pods, apart from the host node's /kubepods. */
   cgroupRoot: string;
+  /**
+   * The network namespace at the other end of the machine's link (hostSideIP lives there); undefined: the
+   * host's root namespace. A NAT'd worker's link ends in the NAT router (nat-worker.ts).
+   */
+  uplinkNetns?: string;
 }
 
 /**
@@ -107,14 +112,15 @@ export interface MachineOptions {
   images?: (ref: string) => boolean;
 }
 
+/** `ip` arguments that act in the namespace holding the host side of the machine's link. */
+export const uplinkIp = (m: Machine, ...args: string[]): string[] => (m.uplinkNetns ? ['-n', m.uplinkNetns, ...args] : args);
+
 async function ensureLink(m: Machine): Promise<void> {
   if (existsSync(`/run/netns/${m.netns}`)) return;
   await run('ip', ['netns', 'add', m.netns]);
-  await run('ip', ['link', 'add', `${m.netns}h`, 'type', 'veth', 'peer', 'name', `${m.netns}n`]);
-  await run('ip', ['link', 'set', `${m.netns}n`, 'netns', m.netns]);
-  await run('ip', ['-n', m.netns, 'link', 'set', `${m.netns}n`, 'name', 'eth0']);
-  await run('ip', ['addr', 'add', `${m.hostSideIP}/24`, 'dev', `${m.netns}h`]);
-  await run('ip', ['link', 'set', `${m.netns}h`, 'up']);
+  await run('ip', uplinkIp(m, 'link', 'add', `${m.netns}h`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', m.netns));
+  await run('ip', uplinkIp(m, 'addr', 'add', `${m.hostSideIP}/24`, 'dev', `${m.netns}h`));
+  await run('ip', uplinkIp(m, 'link', 'set', `${m.netns}h`, 'up'));
   await run('ip', ['-n', m.netns, 'addr', 'add', `${m.ip}/24`, 'dev', 'eth0']);
   await run('ip', ['-n', m.netns, 'link', 'set', 'eth0', 'up']);
   await run('ip', ['-n', m.netns, 'link', 'set', 'lo', 'up']);
@@ -177,7 +183,7 @@ export async function removeMachine(m: Machine, options: { keepImages?: boolean 
   await machineDaemons.stop(`${m.name}-machine`); // its mount namespace, and every mount in it, goes with it
   await unmountAll(mountsUnder([m.dir, join(c.runDir, 'machines', m.name)]));
   if (existsSync(`/run/netns/${m.netns}`)) await tryRun('ip', ['netns', 'delete', m.netns]);
-  await tryRun('ip', ['link', 'delete', `${m.netns}h`]);
+  await tryRun('ip', uplinkIp(m, 'link', 'delete', `${m.netns}h`));
   for (const h of cgroupHierarchies()) await removeCgroup(join(h, m.cgroupRoot));
   // the empty mount point the test bed made on the host
   if (existsSync('/etc/kubernetes') && (await readdir('/etc/kubernetes')).length === 0) await rmdir('/etc/kubernetes');
@@ -195,15 +201,25 @@ export async function removeMachine(m: Machine, options: { keepImages?: boolean 
  * (kubelet, kube-proxy, containerd and the containers), with nothing cleaned up. `removeMachine` clears up after.
  */
 export async function cutMachine(m: Machine): Promise<void> {
-  await tryRun('ip', ['link', 'set', `${m.netns}h`, 'down']);
+  await tryRun('ip', uplinkIp(m, 'link', 'set', `${m.netns}h`, 'down'));
   for (const name of await kubernetesDaemons(m)) {
     const pid = machineDaemons.pid(name);
-    if (pid) process.kill(pid, 'SIGKILL');
+    // the whole process group: a daemon's children (keepalived's VRRP process) go with it
+    if (pid) killGroup(pid);
   }
   if (machineDaemons.pid(`${m.name}-containerd`)) await killContainers(m.containerdSocket);
   const pid = machineDaemons.pid(`${m.name}-containerd`);
   if (pid) process.kill(pid, 'SIGKILL');
   log.info({ machine: m.name }, 'machine cut off (link down, processes killed)');
+}
+
+/** SIGKILLs a daemon's process group (daemons are started detached: each leads its own), or the process alone. */
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    process.kill(pid, 'SIGKILL');
+  }
 }
 
 /** Names of the machines with state on this host whose name matches `pattern`. */

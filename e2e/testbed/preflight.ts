@@ -20,6 +20,7 @@ export const TESTBED_PACKAGES: Readonly<Record<string, string>> = {
   kmod: 'modprobe: kube-proxy and the CNI bridge load kernel modules',
   procps: 'sysctl: IP forwarding inside the worker namespaces',
   'ca-certificates': 'Go fetches modules from proxy.golang.org over HTTPS',
+  keepalived: "VRRP: the public network's stable VIP for NodePort tenants moves to a live node",
 };
 
 export interface MachineFacts {

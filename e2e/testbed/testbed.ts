@@ -16,6 +16,10 @@ import { loadImages } from './images.ts';
 import { existingWorkers, removeWorker } from './worker.ts';
 import { existingHostNodeMachines, hostNodeMachines, startHostNode, writeHostNodeFiles } from './host-nodes.ts';
 import { removeMachine } from './machine.ts';
+import { existingNatWorkers, removeNatWorker } from './nat-worker.ts';
+import { ensureCustomer, ensureHostOnPublic, ensureRouter, ensureSwitch, publicLeftovers } from './public-network.ts';
+import { installMetalLB, metallbDirs, waitForMetalLB } from './metallb.ts';
+import { startKeepalived, waitForVip } from './vip.ts';
 import { killContainers, mountsUnder, unmountAll } from './node-cleanup.ts';
 import { log } from './log.ts';
 import { preflight } from './preflight.ts';
@@ -24,7 +28,7 @@ import * as comp from './components.ts';
 
 const daemons = new DaemonSet(c.runDir, c.logDir);
 /** Node and worker links, and the tenants' default pod and Service ranges: traffic in them stays on this machine too. */
-const WORKER_RANGES = ['10.197.0.0/16', '10.198.0.0/16', '10.244.0.0/16', '10.96.0.0/12'];
+const WORKER_RANGES = ['10.197.0.0/16', '10.198.0.0/16', '10.244.0.0/16', '10.96.0.0/12', c.public.cidr];
 /** Network namespaces that belong to the test bed: pod sandboxes and the e2e worker machines. */
 export const NETNS_PREFIXES = ['cni-', 'kctb-'];
 const START_ORDER = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'containerd', 'kubelet', 'kube-proxy', 'coredns', 'local-provisioner'];
@@ -57,6 +61,9 @@ function binariesPresent(): string[] {
   if (!existsSync(join(c.bin.coredns, 'coredns'))) missing.push('coredns');
   if (!existsSync(join(c.bin.helm, 'helm'))) missing.push('helm');
   for (const b of ['proxy-server', 'proxy-agent']) if (!existsSync(join(c.bin.konnectivity, b))) missing.push(b);
+  const metallb = metallbDirs();
+  for (const b of ['controller', 'speaker']) if (!existsSync(join(c.bin.metallb, b))) missing.push(`metallb ${b}`);
+  if (!existsSync(metallb.crd) || !existsSync(join(metallb.manifests, 'metallb-native.yaml'))) missing.push('metallb CRDs and manifest');
   return missing;
 }
 
@@ -65,7 +72,7 @@ export async function ensureBinaries(): Promise<void> {
   await preflight();
   const missing = binariesPresent();
   if (!missing.length) return;
-  log.info({ missing }, 'building Kubernetes binaries, helm and konnectivity from the Go module proxy (progress below)');
+  log.info({ missing }, 'building Kubernetes binaries, helm, konnectivity and MetalLB from the Go module proxy (progress below)');
   const { spawn } = await import('node:child_process');
   await new Promise<void>((resolve, reject) => {
     const child = spawn('bash', [join(c.repoRoot, 'e2e', 'build', 'build-kubernetes.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -109,6 +116,11 @@ export async function up(): Promise<UpResult> {
   await mkdir(c.runDir, { recursive: true });
   log.info({ stateDir: c.stateDir }, 'test bed: network');
   await setUpNetwork(c, WORKER_RANGES);
+  // the public network: switch, the host node's port, the customer and the NAT router
+  await ensureSwitch();
+  await ensureHostOnPublic();
+  await ensureCustomer();
+  await ensureRouter();
   await writeConfigFiles();
   await daemons.startAndWait(comp.etcdDaemon(c), async () => (await httpsStatus(`https://127.0.0.1:${c.etcdClientPort}/health`)) === 200);
   await daemons.startAndWait(comp.apiserverDaemon(c), async () => (await httpsStatus(`https://127.0.0.1:${c.apiserverPort}/readyz`)) === 200, 120_000);
@@ -122,8 +134,13 @@ export async function up(): Promise<UpResult> {
   await daemons.startAndWait(comp.kubeProxyDaemon(c), async () => (await fetch('http://127.0.0.1:10256/healthz')).ok, 60_000);
   await daemons.startAndWait(comp.corednsDaemon(c), async () => (await fetch('http://127.0.0.1:10281/ready')).ok, 60_000);
   await daemons.startAndWait(comp.provisionerDaemon(c), async () => true);
+  await startKeepalived({ nodeName: c.nodeName, ifname: c.public.hostLink }, daemons);
+  log.info('test bed: MetalLB');
+  await installMetalLB(); // its pods start while the node machines come up
   log.info({ nodes: hostNodeMachines().map((h) => h.node.nodeName) }, 'test bed: node machines');
   await Promise.all(hostNodeMachines().map((h) => startHostNode(h)));
+  await waitForMetalLB();
+  await waitForVip();
   const seconds = (Date.now() - started) / 1000;
   log.info({ kubeconfig: c.adminKubeconfig, seconds }, 'test bed is up');
   return { kubeconfig: c.adminKubeconfig, seconds };
@@ -174,6 +191,7 @@ const PURGED = ['etcd', 'kubelet', 'volumes', 'cni', 'logs', 'pki'];
 
 export async function down(options: { purge?: boolean } = {}): Promise<void> {
   for (const worker of existingWorkers()) await removeWorker(worker);
+  for (const worker of existingNatWorkers()) await removeNatWorker(Number(worker.name.slice(2)));
   await drainPods();
   for (const machine of existingHostNodeMachines()) await removeMachine(machine, { keepImages: true });
   for (const name of ['local-provisioner', 'coredns', 'kube-proxy', 'kubelet']) await daemons.stop(name);
@@ -198,12 +216,14 @@ export async function leftovers(): Promise<string[]> {
   for (const name of await daemons.names()) if (daemons.pid(name)) left.push(`process ${name}`);
   const shims = testbedShims();
   if (shims.length) left.push(`${shims.length} containerd shims`);
-  if (existingWorkers().length) left.push(`workers ${existingWorkers().map((w) => w.name).join(', ')}`);
+  const workers = [...existingWorkers(), ...existingNatWorkers()];
+  if (workers.length) left.push(`workers ${workers.map((w) => w.name).join(', ')}`);
   const nodeMachines = existingHostNodeMachines().filter((m) => existsSync(`/run/netns/${m.netns}`));
   if (nodeMachines.length) left.push(`node machines ${nodeMachines.map((m) => m.name).join(', ')}`);
   const mounts = testbedMounts();
   if (mounts.length) left.push(`${mounts.length} mounts`);
   left.push(...(await networkLeftovers(c, NETNS_PREFIXES)));
+  left.push(...(await publicLeftovers()));
   return left;
 }
 

@@ -15,9 +15,15 @@ export type Worker = Machine;
 /** Worker w<index>: 10.198.<index>.2. */
 export const workerFor = (index: number): Worker => machineFor('w', 198, index);
 
+/**
+ * The images every tenant worker machine gets (plain and NAT'd): what a tenant runs on its nodes. One list:
+ * an addon image a tenant's nodes run (e.g. the konnectivity agent) is added here, with its recipe in images.ts.
+ */
+export const workerImages: string[] = [pauseImage, helloImage, `registry.k8s.io/kube-proxy:${c.versions.kubernetes}`, `registry.k8s.io/coredns/coredns:${c.versions.coredns}`, konnectivityAgentImage(c)];
+
 /** Brings up the machine (network, containerd, the images a worker runs). Nothing of Kubernetes yet. */
 export async function startWorker(w: Worker, podSubnet: string): Promise<void> {
-  const needed = new Set([pauseImage, helloImage, `registry.k8s.io/kube-proxy:${c.versions.kubernetes}`, `registry.k8s.io/coredns/coredns:${c.versions.coredns}`, konnectivityAgentImage(c)]);
+  const needed = new Set(workerImages);
   await startMachine(w, { podSubnet, masquerade: true, images: (ref) => needed.has(ref) });
 }
 
