@@ -1,13 +1,15 @@
 // npm run testbed -- up | down [--purge] | status | build
 // A failure (the preflight naming what the machine lacks, a component that did not start) is printed as
 // one message, without a stack trace, and the exit code is 1.
+import { testbedConfig } from './config.ts';
 import { up, down, status, ensureBinaries, leftovers } from './testbed.ts';
 
 async function main(command: string): Promise<void> {
   switch (command) {
     case 'up': {
       const result = await up();
-      console.log(`test bed is up in ${result.seconds.toFixed(1)} s\nexport KUBECONFIG=${result.kubeconfig}`);
+      // npm start reads both lines: NodePort tenants are published at the VIP in front of the nodes.
+      console.log(`test bed is up in ${result.seconds.toFixed(1)} s\nexport KUBECONFIG=${result.kubeconfig}\nexport NODE_ADDRESS=${testbedConfig.public.vip}`);
       break;
     }
     case 'down':
