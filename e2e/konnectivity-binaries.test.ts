@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testbedConfig as c } from './testbed/config.ts';
+import { freePort } from './support/processes.ts';
 import { generateTenantPki, renderPkiSecrets, resolveTenant } from '../core/index.ts';
 import { sampleTenant } from '../core/testing/sample-tenant.ts';
 import { renderControlPlaneDeployment, resolveOptions } from '../operator/render/index.ts';
@@ -21,16 +21,6 @@ import { testCa } from '../operator/tenant/testing.ts';
 const server = join(c.bin.konnectivity, 'proxy-server');
 const agent = join(c.bin.konnectivity, 'proxy-agent');
 const built = existsSync(server) && existsSync(agent);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const address = s.address();
-      s.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;

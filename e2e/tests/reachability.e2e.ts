@@ -160,7 +160,7 @@ test('a cluster made through the API, used from the customer network: kubeconfig
     return out.stdout.trim() === 'True' ? true : undefined;
   }, 180_000, 1000);
   await eventually('the konnectivity agent running on the worker', async () => {
-    const out = JSON.parse((await tenant(['get', 'pods', '-n', 'kube-system', '-l', 'kubeception.io/addon=konnectivity', '-o', 'json'])).stdout);
+    const out = JSON.parse((await tenant(['get', 'pods', '-n', 'kube-system', '-l', 'k8s-app=konnectivity-agent', '-o', 'json'])).stdout);
     return out.items.some((p: any) => p.spec.nodeName === worker.netns && p.status.phase === 'Running') ? true : undefined;
   }, 120_000, 1000);
 
@@ -307,31 +307,34 @@ test('a NodePort tenant at the VIP keeps its endpoint when the node holding the 
   await tb.kubectl(['delete', 'tcp', 'np', '-n', ns.name, '--wait=false']);
 });
 
+/** A cluster id of the API's form (c + 11 of [a-z0-9]), so the API shows the tcp to its account. */
+const NOLB = 'cnolbaddress';
+
 test('a load balancer that assigns no address: Endpoint False with the reason, an Event, a clear non-ready cluster in the API, no endpoint, nothing crash-loops', { timeout: 6 * 60_000 }, async () => {
   // 10.196.0.250 is outside MetalLB's pool: it will never be assigned (as with an exhausted pool).
   const tcp = {
     apiVersion: 'kubeception.io/v1alpha1', kind: 'TenantControlPlane',
     // labelled as the API labels its clusters, so the API shows it to its account
-    metadata: { name: 'nolb', namespace: ns.name, labels: { [LABELS.account]: 'acme', [LABELS.size]: 'small', [LABELS.createdBy]: CREATED_BY_API } },
+    metadata: { name: NOLB, namespace: ns.name, labels: { [LABELS.account]: 'acme', [LABELS.size]: 'small', [LABELS.createdBy]: CREATED_BY_API } },
     spec: { version: 'v1.36.5', networkProfile: { serviceType: 'LoadBalancer', address: '10.196.0.250' } },
   };
   await tb.kubectl(['apply', '-f', '-'], JSON.stringify(tcp));
   const pending = await eventually('Endpoint False with the load balancer\'s refusal', async () => {
-    const got = await tcpOf('nolb');
+    const got = await tcpOf(NOLB);
     const endpoint = conditionOf(got, 'Endpoint');
     return endpoint?.status === 'False' && endpoint.reason === 'AddressPending' && /reported/.test(endpoint.message) && got.status?.controlPlane?.readyReplicas === 1 ? got : undefined;
   }, READY_TIMEOUT_MS, 1000);
   assert.equal(pending.status.endpoint, undefined, 'no endpoint is published');
   assert.equal(conditionOf(pending, 'Ready').status, 'False');
   assert.match(conditionOf(pending, 'Ready').message, /Endpoint: the load balancer has not assigned an address/);
-  const events = (await tb.kubectl(['get', 'events', '-n', ns.name, '--field-selector', 'involvedObject.name=nolb,reason=EndpointPending', '-o', 'json'])).stdout;
+  const events = (await tb.kubectl(['get', 'events', '-n', ns.name, '--field-selector', `involvedObject.name=${NOLB},reason=EndpointPending`, '-o', 'json'])).stdout;
   assert.equal(JSON.parse(events).items.length, 1, 'one EndpointPending Event, not one per reconcile');
-  const seen = await call('GET', '/v1/clusters/nolb');
+  const seen = await call('GET', `/v1/clusters/${NOLB}`);
   assert.equal(seen.status, 200);
   assert.equal(seen.body.status.ready, false);
   assert.equal(seen.body.status.endpoint, null);
   assert.match(seen.body.status.message, /Endpoint: the load balancer has not assigned an address/);
-  const restarts = (await tb.kubectl(['get', 'pods', '-n', ns.name, '-l', 'kubeception.io/tenant=nolb', '-o', 'jsonpath={.items[*].status.containerStatuses[*].restartCount}'])).stdout.trim().split(/\s+/).map(Number);
+  const restarts = (await tb.kubectl(['get', 'pods', '-n', ns.name, '-l', `kubeception.io/tenant=${NOLB}`, '-o', 'jsonpath={.items[*].status.containerStatuses[*].restartCount}'])).stdout.trim().split(/\s+/).map(Number);
   assert.ok(restarts.every((r) => r === 0), `no container restarted: ${restarts.join(' ')}`);
-  await tb.kubectl(['delete', 'tcp', 'nolb', '-n', ns.name, '--wait=false']);
+  await tb.kubectl(['delete', 'tcp', NOLB, '-n', ns.name, '--wait=false']);
 });
