@@ -237,7 +237,7 @@ test('a cluster made through the API, used from the customer network: kubeconfig
       const at = Date.now();
       const [l, e] = await Promise.all([
         tenant(['logs', '-n', 'shop', 'hello', '--tail=1', '--request-timeout=3s']).then(() => true, () => false),
-        tenant(['exec', '-n', 'shop', 'hello', '--request-timeout=3s', '--', '/hello', '-resolve', 'kubernetes']).then(() => true, () => false),
+        tenant(['exec', '-n', 'shop', 'hello', '--request-timeout=3s', '--', '/hello', '-resolve', 'kubernetes.default.svc.cluster.local']).then(() => true, () => false),
       ]);
       samples.push({ at, logs: l, exec: e });
       await sleep(Math.max(0, 500 - (Date.now() - at)));
@@ -252,7 +252,13 @@ test('a cluster made through the API, used from the customer network: kubeconfig
   await eventually('logs and exec after the roll', async () => {
     const recent = samples.filter((s) => s.at > rolled);
     return recent.length >= 6 && recent.slice(-6).every((s) => s.logs && s.exec) ? true : undefined;
-  }, 120_000, 1000);
+  }, 120_000, 1000).catch(async (error: unknown) => {
+    // What the agent and the servers say: which servers the agent holds tunnels to.
+    const agent = await tb.kubectl(['--kubeconfig', kubeconfig, 'logs', '-n', 'kube-system', '-l', 'k8s-app=konnectivity-agent', '--tail=40']).then((r) => r.stdout, (e: Error) => e.message);
+    const servers = await tb.kubectl(['logs', '-n', ns.name, '-l', `kubeception.io/tenant=${id},kubeception.io/component=control-plane`, '-c', 'konnectivity-server', '--tail=20', '--prefix']).then((r) => r.stdout, (e: Error) => e.message);
+    const recent = samples.filter((s) => s.at > rolled).slice(-10).map((s) => `${s.logs ? 'L' : 'l'}${s.exec ? 'E' : 'e'}`).join(' ');
+    throw new Error(`${String(error)}\nlast samples (L/E ok, l/e failed): ${recent}\nagent:\n${agent}\nservers:\n${servers}`, { cause: error });
+  });
   sampling = false;
   await sampler;
   const gap = (kind: 'logs' | 'exec') => {

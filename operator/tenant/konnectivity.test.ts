@@ -41,6 +41,9 @@ test('the agent DaemonSet as kubeadm\'s documentation deploys it: host network, 
     '--health-server-port=8134',
     '--service-account-token-path=/var/run/secrets/konnectivity-agent/token',
     '--agent-identifiers=ipv4=$(HOST_IP)',
+    '--sync-forever',
+    '--sync-interval=1s',
+    '--sync-interval-cap=30s',
   ]);
   assert.deepEqual(agent.env, [{ name: 'HOST_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.hostIP' } } }]);
   assert.deepEqual(agent.readinessProbe?.httpGet, { path: '/readyz', port: 8134 });

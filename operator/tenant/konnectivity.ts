@@ -45,9 +45,14 @@ export function konnectivityAgentArgs(input: ResolvedInput): string[] {
     `--health-server-port=${AGENT_PORTS.health}`,
     `--service-account-token-path=${TOKEN_DIR}/token`,
     `--agent-identifiers=${agentIdentifiers(input.podCIDR)}`,
-    // No --sync-forever: it dials (and the server reviews a token) every second forever. The agent looks
-    // for servers while it holds fewer tunnels than the server count, which a roll or a lost server causes,
-    // and a scale changes the count by rolling the servers.
+    // Without --sync-forever an agent dials the servers only until it first holds server-count tunnels:
+    // a server replaced in a roll is never dialled again, and the apiserver beside the new one answers
+    // "No agent available" for logs/exec/webhooks (seen on the test bed; HyperShift turned it on for the
+    // same reason). With it, an agent that lost a tunnel redials every second; one that holds them all
+    // backs off to the cap, so a settled agent dials (and costs a TokenReview) twice a minute.
+    '--sync-forever',
+    '--sync-interval=1s',
+    '--sync-interval-cap=30s',
   ];
 }
 
