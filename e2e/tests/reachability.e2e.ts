@@ -29,7 +29,7 @@ import { helloImage } from '../testbed/images.ts';
 import { customerKubectl, httpGetIn, tcpConnects } from '../testbed/customer.ts';
 import { removeNatWorker, startNatWorker } from '../testbed/nat-worker.ts';
 import { joinWorker } from '../testbed/worker.ts';
-import { setNodeLinks } from '../testbed/host-nodes.ts';
+import { setPublicLink } from '../testbed/host-nodes.ts';
 import { vipHolderNode } from '../testbed/vip.ts';
 
 const TCP_BASE = '/apis/kubeception.io/v1alpha1';
@@ -275,7 +275,10 @@ test('a cluster made through the API, used from the customer network: kubeconfig
   await eventually('the cluster gone', async () => ((await call('GET', `/v1/clusters/${id}`)).status === 404 ? true : undefined), 120_000, 1000);
 });
 
-test('a NodePort tenant at the VIP keeps its endpoint when the node holding the VIP is lost', { timeout: 10 * 60_000 }, async (t) => {
+// The node is cut off from the public network (its cable pulled), not lost as a whole: a whole node's loss
+// under a 2-replica tenant is install.e2e's test, and the single etcd replica on a local volume may live
+// on exactly that node, which no exposure can help.
+test('a NodePort tenant at the VIP keeps its endpoint when the node holding the VIP is cut off from the public network', { timeout: 10 * 60_000 }, async (t) => {
   const tcp = {
     apiVersion: 'kubeception.io/v1alpha1', kind: 'TenantControlPlane', metadata: { name: 'np', namespace: ns.name },
     spec: { version: 'v1.36.5', controlPlane: { replicas: 2 }, networkProfile: { serviceType: 'NodePort' } },
@@ -295,20 +298,20 @@ test('a NodePort tenant at the VIP keeps its endpoint when the node holding the 
   const holder = await vipHolderNode();
   assert.ok(holder, 'a node holds the VIP');
   const cutAt = Date.now();
-  await setNodeLinks(holder, false);
+  await setPublicLink(holder, false);
   try {
     let streak = 0;
     await eventually('the tenant answering at the VIP again, 5 times in a row', async () => {
       streak = (await readyz()) ? streak + 1 : 0;
       return streak >= 5 ? true : undefined;
     }, 180_000, 200);
-    figures.push(`VIP holder ${holder} cut: the NodePort tenant answered again (5 in a row) after ${((Date.now() - cutAt) / 1000).toFixed(1)} s`);
+    figures.push(`VIP holder ${holder}'s public cable pulled: the NodePort tenant answered again (5 in a row) after ${((Date.now() - cutAt) / 1000).toFixed(1)} s`);
     t.diagnostic(figures[figures.length - 1]!);
     const now = await vipHolderNode();
     assert.notEqual(now, holder, 'the VIP moved');
     assert.equal((await tcpOf('np')).status.endpoint, endpoint, 'the endpoint customers hold did not change');
   } finally {
-    await setNodeLinks(holder, true);
+    await setPublicLink(holder, true);
   }
   await tb.kubectl(['delete', 'tcp', 'np', '-n', ns.name, '--wait=false']);
 });

@@ -268,6 +268,7 @@ test('tenant bootstrap on a real control plane: kubeadm RBAC, idempotency, Coref
     // No controllers for Deployments or DaemonSets run here, and no nodes exist.
     coredns: 'False/RollingOut',
     'kube-proxy': 'False/RollingOut',
+    konnectivity: 'False/RollingOut',
   });
   assert.match(reports.find((r) => r.part === 'cluster-info')!.message, /signed for 1 token/);
   assert.equal(summarizeBootstrap(reports).ok, true);
