@@ -40,7 +40,8 @@ export const USAGE = `usage: node operator/main.ts [options]
   --metrics-port N           /metrics, /healthz, /readyz (env METRICS_PORT, default 9090)
   --image-registry PREFIX    registry of control-plane images (env IMAGE_REGISTRY, default registry.k8s.io)
   --image-pull-policy P      Always | IfNotPresent | Never (env IMAGE_PULL_POLICY, default IfNotPresent)
-  --node-address ADDR        address of the host nodes for NodePort tenants (env NODE_ADDRESS, default: a node's InternalIP)
+  --node-address ADDR        address of the host nodes for NodePort tenants, e.g. a VIP (env NODE_ADDRESS; default:
+                             a Ready node's InternalIP, kept while that node is Ready)
   --webhook-port N           the admission webhook's HTTPS port, on every replica (env WEBHOOK_PORT; 0 = off;
                              default 9443 in a pod, 0 when run as a local process)
   --webhook-service NS/NAME  the Service in front of the webhook (env WEBHOOK_SERVICE; required with a port):
