@@ -22,6 +22,7 @@ import {
   isConflict,
   isNotFound,
   objectNames,
+  parseServerUrl,
   pkiSecretName,
   planPki,
   resolveTenant,
@@ -42,7 +43,6 @@ import {
   type TenantControlPlaneStatus,
 } from '../../core/index.ts';
 import { isCreatedByApi, renderTenant, renderApiServerService, secretDataChecksum, publicEndpoint, type PublicEndpoint, type ServiceAccountRef } from '../render/index.ts';
-import { parseServerUrl } from '../../core/index.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { deletingStatus, failedStatus, nextStatus, type Failure, type Observed, type WorkloadState } from './status.ts';
 import { controlPlaneHasRun } from './control-plane-ran.ts';
