@@ -200,7 +200,9 @@ test('when the node announcing an address loses its network, the other announcer
   }, 90_000).catch(() => undefined);
   const settledMs = await timeUntil('one announcer again, answering the customer', back, async () => {
     const nodes = await announcingNodes(ns.name, 'hello-lb-0');
-    return nodes.length === 1 && (await customerGets(`http://${lb.ip}/`)) && (await announcerSeenByCustomer(lb.ip)) === nodes[0];
+    // Not which MAC the customer's ARP entry holds: every node's kube-proxy serves the address, so an entry
+    // still naming the withdrawn node keeps working (and traffic keeps confirming it, so it may not refresh).
+    return nodes.length === 1 && (await customerGets(`http://${lb.ip}/`));
   }, 150_000);
   t.diagnostic(`after the node's network returned: memberlist rejoin ${rejoinMs === undefined ? 'not logged within 90 s' : `after ${seconds(rejoinMs)}`}, one announcer answering after ${seconds(settledMs)}`);
 });
