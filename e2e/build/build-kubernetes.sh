@@ -190,17 +190,18 @@ build_flannel() {
   mkdir -p "$work" "$cni_work" "$flannel_bin.tmp" "$flannel_cni_bin.tmp"
   printf 'module kubeception.local/flannel-build\n\ngo 1.26.0\n\nrequire %s %s\n' "$module" "$FLANNEL_VERSION" >"$work/go.mod"
   printf 'module kubeception.local/flannel-cni-plugin-build\n\ngo 1.26.0\n\nrequire %s %s\n' "$plugins" "$FLANNEL_CNI_PLUGIN_VERSION" >"$cni_work/go.mod"
-  # flanneld is the module root's package main, which imports every backend; the Tencent Cloud VPC backend's SDK
-  # module (tencentcloud-sdk-go/tencentcloud/vpc) is refused by the module proxy (403). So flanneld is built from
-  # upstream's own main.go, taken from the module at this version, with only that backend's import line removed
-  # (vxlan, host-gw, ipip, udp, ipsec, wireguard, extension stay), in the wrapper module that requires flannel.
+  # flanneld is the module root's package main, which imports every backend. Two cannot be built here: the
+  # Tencent Cloud VPC backend's SDK module (tencentcloud-sdk-go/tencentcloud/vpc) is refused by the module proxy
+  # (403), and the udp backend needs cgo on amd64 (upstream's Makefile turns cgo on for it alone). So flanneld is
+  # built from upstream's own main.go, taken from the module at this version, with only those two backends' import
+  # lines removed (vxlan, host-gw, ipip, ipsec, wireguard, extension stay), in the wrapper module requiring flannel.
   log "flannel $FLANNEL_VERSION: resolving modules"
   (cd "$work" && GOFLAGS=-mod=mod go mod download "$module@$FLANNEL_VERSION")
   local src; src=$(cd "$work" && go mod download -json "$module@$FLANNEL_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-  grep -v '"github.com/flannel-io/flannel/pkg/backend/tencentvpc"' "$src/main.go" >"$work/main.go"
+  grep -vE '"github.com/flannel-io/flannel/pkg/backend/(tencentvpc|udp)"' "$src/main.go" >"$work/main.go"
   (cd "$work" && GOFLAGS=-mod=mod go list . "$module/cmd/install_conf" >/dev/null)
   (cd "$cni_work" && GOFLAGS=-mod=mod go list "$plugins/plugins/meta/flannel" >/dev/null)
-  log "flannel $FLANNEL_VERSION: compiling flanneld install-conf (vxlan needs no cgo: upstream enables it only for the udp backend)"
+  log "flannel $FLANNEL_VERSION: compiling flanneld install-conf"
   build_with_progress "flanneld" "$work" "$work/build.log" -mod=mod -trimpath \
     -ldflags "-s -w -X $module/pkg/version.Version=$FLANNEL_VERSION" -o "$flannel_bin.tmp/flanneld" .
   build_with_progress "flannel install-conf" "$work" "$work/build-install-conf.log" -mod=mod -trimpath -ldflags "-s -w" \

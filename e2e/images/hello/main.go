@@ -7,11 +7,13 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"time"
 )
 
 // admissionReview is the part of admission.k8s.io/v1 AdmissionReview this webhook reads and writes.
@@ -72,6 +74,19 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Println(strings.Join(addrs, " "))
+		return
+	}
+	// `hello -get URL` prints the body URL answers with (5 s timeout): the e2e tests' pod-to-pod and Service probe.
+	if len(os.Args) == 3 && os.Args[1] == "-get" {
+		client := &http.Client{Timeout: 5 * time.Second}
+		resp, err := client.Get(os.Args[2])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Print(string(body))
 		return
 	}
 	greeting := os.Getenv("GREETING")
