@@ -2,6 +2,7 @@
 // request with its greeting and the pod's host name, so a test can tell which pod answered. With
 // TLS_CERT_FILE and TLS_KEY_FILE it serves HTTPS, and then also a validating admission webhook on POST
 // /validate that refuses objects whose name starts with "denied-" (the e2e tests' webhook served on a worker).
+// As a client, `hello -resolve NAME` and `hello -get URL` are the tests' DNS and HTTP probes from inside a pod.
 package main
 
 import (
