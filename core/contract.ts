@@ -48,6 +48,8 @@ export const CONDITIONS = {
   kubeProxy: 'KubeProxy',
   /** The konnectivity agents inside the tenant (and their tunnel to the server beside each apiserver). */
   konnectivity: 'Konnectivity',
+  /** The pod network (the CNI add-on, flannel) on the tenant's nodes. */
+  cni: 'CNI',
 } as const;
 export type ConditionType = (typeof CONDITIONS)[keyof typeof CONDITIONS];
 

@@ -44,7 +44,7 @@ test('defaults are those of docs/contracts.md', () => {
     dnsServiceIP: '10.96.0.10',
     clusterDomain: 'cluster.local',
   });
-  assert.deepEqual(spec.addons, { coreDNS: { enabled: true }, kubeProxy: { enabled: true }, konnectivity: { enabled: true } });
+  assert.deepEqual(spec.addons, { coreDNS: { enabled: true }, kubeProxy: { enabled: true }, konnectivity: { enabled: true }, cni: { enabled: true } });
 });
 
 test('defaults fill gaps without overwriting what the user set', () => {

@@ -28,7 +28,7 @@ export function sampleTenant(patch: (tcp: TenantControlPlane) => void = () => {}
         dnsServiceIP: '10.96.0.10',
         clusterDomain: 'cluster.local',
       },
-      addons: { coreDNS: { enabled: true }, kubeProxy: { enabled: true }, konnectivity: { enabled: true } },
+      addons: { coreDNS: { enabled: true }, kubeProxy: { enabled: true }, konnectivity: { enabled: true }, cni: { enabled: true } },
     },
   };
   patch(tcp);

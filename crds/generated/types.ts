@@ -101,6 +101,8 @@ export interface AddonsSpec {
   kubeProxy: AddonSpec;
   /** Whether the control plane reaches the tenant's nodes through konnectivity: a konnectivity server beside each API server (port 8132 of the API Service) and an agent on every node that dials out to it, so that logs, exec, port-forward, webhooks and aggregated APIs work for nodes the control plane cannot connect to (behind NAT). Off: the API server connects to nodes directly. */
   konnectivity: AddonSpec;
+  /** Whether the operator installs the pod network inside the tenant cluster: flannel (VXLAN) on every node, with the tenant's networkProfile.podCIDR as its network, so pods on different nodes reach each other and Services out of the box. Off: bring your own CNI plugin (nodes stay NotReady until one is installed). */
+  cni: AddonSpec;
 }
 
 export interface TenantControlPlaneSpec {
@@ -273,6 +275,8 @@ export interface AddonsSpecInput {
   kubeProxy?: AddonSpecInput;
   /** Whether the control plane reaches the tenant's nodes through konnectivity: a konnectivity server beside each API server (port 8132 of the API Service) and an agent on every node that dials out to it, so that logs, exec, port-forward, webhooks and aggregated APIs work for nodes the control plane cannot connect to (behind NAT). Off: the API server connects to nodes directly. */
   konnectivity?: AddonSpecInput;
+  /** Whether the operator installs the pod network inside the tenant cluster: flannel (VXLAN) on every node, with the tenant's networkProfile.podCIDR as its network, so pods on different nodes reach each other and Services out of the box. Off: bring your own CNI plugin (nodes stay NotReady until one is installed). */
+  cni?: AddonSpecInput;
 }
 
 export interface TenantControlPlaneSpecInput {

@@ -306,6 +306,12 @@ export const tenantControlPlaneSpecSchema: SchemaNode = {
             '(port 8132 of the API Service) and an agent on every node that dials out to it, so that logs, exec, port-forward, ' +
             'webhooks and aggregated APIs work for nodes the control plane cannot connect to (behind NAT). Off: the API server connects to nodes directly.',
         ),
+        cni: addon(
+          'the CNI add-on',
+          'Whether the operator installs the pod network inside the tenant cluster: flannel (VXLAN) on every node, with the tenant\'s ' +
+            'networkProfile.podCIDR as its network, so pods on different nodes reach each other and Services out of the box. ' +
+            'Off: bring your own CNI plugin (nodes stay NotReady until one is installed).',
+        ),
       },
     },
   },

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
+  FLANNEL_CNI_PLUGIN_VERSION,
+  FLANNEL_VERSION,
   KONNECTIVITY_VERSION,
   LATEST_VERSION,
   SUPPORTED_VERSIONS,
@@ -67,4 +69,10 @@ test('unknown minors are refused with the supported list', () => {
 test('the konnectivity images the operator renders are the release the test bed builds (e2e/build/versions.env)', () => {
   const env = readFileSync(new URL('../../e2e/build/versions.env', import.meta.url), 'utf8');
   assert.equal(/^KONNECTIVITY_VERSION=(\S+)$/m.exec(env)?.[1], KONNECTIVITY_VERSION);
+});
+
+test('the flannel images the CNI add-on renders are the releases the test bed builds (e2e/build/versions.env)', () => {
+  const env = readFileSync(new URL('../../e2e/build/versions.env', import.meta.url), 'utf8');
+  assert.equal(/^FLANNEL_VERSION=(\S+)$/m.exec(env)?.[1], FLANNEL_VERSION);
+  assert.equal(/^FLANNEL_CNI_PLUGIN_VERSION=(\S+)$/m.exec(env)?.[1], FLANNEL_CNI_PLUGIN_VERSION);
 });

@@ -109,3 +109,14 @@ export function coreDNSVersionFor(version: string): string {
  * The test bed builds the same release (e2e/build/versions.env KONNECTIVITY_VERSION, kept equal by a test).
  */
 export const KONNECTIVITY_VERSION = 'v0.36.0';
+
+/**
+ * The CNI add-on's images under flannel's upstream names (Documentation/kube-flannel.yml):
+ * `ghcr.io/flannel-io/flannel:<FLANNEL_VERSION>` (flanneld, install-conf, iptables) and
+ * `ghcr.io/flannel-io/flannel-cni-plugin:<FLANNEL_CNI_PLUGIN_VERSION>` (the `flannel` CNI plugin its init
+ * container copies onto the node). The test bed builds the same releases (e2e/build/versions.env, kept equal
+ * by a test): the plugin is containernetworking/plugins' plugins/meta/flannel, whose last release is v0.9.1.
+ */
+export const FLANNEL_VERSION = 'v0.28.10';
+export const FLANNEL_CNI_PLUGIN_VERSION = 'v0.9.1';
+export const FLANNEL_IMAGE_REGISTRY = 'ghcr.io/flannel-io';

@@ -3,7 +3,7 @@
 # repository, keyed by version, so a warm machine skips the build. Prints progress while go compiles.
 #
 #   e2e/build/build-kubernetes.sh            build what is missing, print the Kubernetes bin folder
-#   e2e/build/build-kubernetes.sh helm       build only the named parts (kubernetes etcd coredns helm konnectivity metallb)
+#   e2e/build/build-kubernetes.sh helm       build only the named parts (kubernetes etcd coredns helm konnectivity metallb flannel)
 #   KUBECEPTION_CACHE=/some/dir ...          cache root (default ~/.cache/kubeception)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,6 +16,8 @@ coredns_bin="$cache/coredns/$COREDNS_VERSION/bin"
 helm_bin="$cache/helm/$HELM_VERSION/bin"
 konnectivity_bin="$cache/konnectivity/$KONNECTIVITY_VERSION/bin"
 metallb_dir="$cache/metallb/$METALLB_VERSION"
+flannel_bin="$cache/flannel/$FLANNEL_VERSION/bin"
+flannel_cni_bin="$cache/flannel-cni-plugin/$FLANNEL_CNI_PLUGIN_VERSION/bin"
 kube_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubeadm kubectl)
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
@@ -175,12 +177,49 @@ build_metallb() {
   ls "$metallb_dir/bin" "$metallb_dir/crd" "$metallb_dir/manifests" >&2
 }
 
+# flannel, the tenants' default CNI addon: flanneld and install-conf (which the DaemonSet's init container uses to
+# write the CNI config) from the flannel module, and the `flannel` CNI meta-plugin from containernetworking/plugins
+# (plugins/meta/flannel; the last release that has it is v0.9.1, later it moved to flannel-io/cni-plugin, which the
+# module proxy does not serve). Two wrapper modules: flannel requires a newer containernetworking/plugins.
+build_flannel() {
+  if [ -x "$flannel_bin/flanneld" ] && [ -x "$flannel_bin/install-conf" ] && [ -x "$flannel_cni_bin/flannel" ]; then
+    log "flannel $FLANNEL_VERSION (CNI plugin $FLANNEL_CNI_PLUGIN_VERSION): cached in $flannel_bin, $flannel_cni_bin"; return
+  fi
+  local module=github.com/flannel-io/flannel plugins=github.com/containernetworking/plugins
+  local work="$cache/work/flannel-$FLANNEL_VERSION" cni_work="$cache/work/flannel-cni-plugin-$FLANNEL_CNI_PLUGIN_VERSION"
+  mkdir -p "$work" "$cni_work" "$flannel_bin.tmp" "$flannel_cni_bin.tmp"
+  printf 'module kubeception.local/flannel-build\n\ngo 1.26.0\n\nrequire %s %s\n' "$module" "$FLANNEL_VERSION" >"$work/go.mod"
+  printf 'module kubeception.local/flannel-cni-plugin-build\n\ngo 1.26.0\n\nrequire %s %s\n' "$plugins" "$FLANNEL_CNI_PLUGIN_VERSION" >"$cni_work/go.mod"
+  # flanneld is the module root's package main, which imports every backend. Two cannot be built here: the
+  # Tencent Cloud VPC backend's SDK module (tencentcloud-sdk-go/tencentcloud/vpc) is refused by the module proxy
+  # (403), and the udp backend needs cgo on amd64 (upstream's Makefile turns cgo on for it alone). So flanneld is
+  # built from upstream's own main.go, taken from the module at this version, with only those two backends' import
+  # lines removed (vxlan, host-gw, ipip, ipsec, wireguard, extension stay), in the wrapper module requiring flannel.
+  log "flannel $FLANNEL_VERSION: resolving modules"
+  (cd "$work" && GOFLAGS=-mod=mod go mod download "$module@$FLANNEL_VERSION")
+  local src; src=$(cd "$work" && go mod download -json "$module@$FLANNEL_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  grep -vE '"github.com/flannel-io/flannel/pkg/backend/(tencentvpc|udp)"' "$src/main.go" >"$work/main.go"
+  (cd "$work" && GOFLAGS=-mod=mod go list . "$module/cmd/install_conf" >/dev/null)
+  (cd "$cni_work" && GOFLAGS=-mod=mod go list "$plugins/plugins/meta/flannel" >/dev/null)
+  log "flannel $FLANNEL_VERSION: compiling flanneld install-conf"
+  build_with_progress "flanneld" "$work" "$work/build.log" -mod=mod -trimpath \
+    -ldflags "-s -w -X $module/pkg/version.Version=$FLANNEL_VERSION" -o "$flannel_bin.tmp/flanneld" .
+  build_with_progress "flannel install-conf" "$work" "$work/build-install-conf.log" -mod=mod -trimpath -ldflags "-s -w" \
+    -o "$flannel_bin.tmp/install-conf" "$module/cmd/install_conf"
+  log "flannel CNI plugin $FLANNEL_CNI_PLUGIN_VERSION: compiling"
+  build_with_progress "flannel CNI plugin" "$cni_work" "$cni_work/build.log" -mod=mod -trimpath \
+    -ldflags "-s -w -X $plugins/pkg/utils/buildversion.BuildVersion=$FLANNEL_CNI_PLUGIN_VERSION" \
+    -o "$flannel_cni_bin.tmp/flannel" "$plugins/plugins/meta/flannel"
+  rm -rf "$flannel_bin" "$flannel_cni_bin"; mv "$flannel_bin.tmp" "$flannel_bin"; mv "$flannel_cni_bin.tmp" "$flannel_cni_bin"
+  "$flannel_bin/flanneld" --version >&2
+}
+
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(kubernetes etcd coredns helm konnectivity metallb)
+[ ${#parts[@]} -gt 0 ] || parts=(kubernetes etcd coredns helm konnectivity metallb flannel)
 for part in "${parts[@]}"; do
   case $part in
-    kubernetes | etcd | coredns | helm | konnectivity | metallb) "build_$part" ;;
-    *) log "unknown part '$part' (known: kubernetes etcd coredns helm konnectivity metallb)"; exit 2 ;;
+    kubernetes | etcd | coredns | helm | konnectivity | metallb | flannel) "build_$part" ;;
+    *) log "unknown part '$part' (known: kubernetes etcd coredns helm konnectivity metallb flannel)"; exit 2 ;;
   esac
 done
 echo "$kube_bin"

@@ -154,6 +154,8 @@ export interface ContainerdLayout {
   state: string;
   socket: string;
   cniConfDir: string;
+  /** Where containerd finds CNI plugins; default Debian's /usr/lib/cni. */
+  cniBinDir?: string;
 }
 
 /** containerd 1.6 config for one node of the test bed (the host node or a worker machine). */
@@ -183,7 +185,7 @@ state = "${layout.state}/containerd"
         SystemdCgroup = false
         Root = "${layout.state}/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "${c.bin.cni}"
+    bin_dir = "${layout.cniBinDir ?? c.bin.cni}"
     conf_dir = "${layout.cniConfDir}"
 [plugins."io.containerd.internal.v1.opt"]
   path = "${layout.root}/opt"

@@ -31,6 +31,8 @@ export const testbedConfig = {
     helm: versions.HELM_VERSION!,
     konnectivity: versions.KONNECTIVITY_VERSION!,
     metallb: versions.METALLB_VERSION!,
+    flannel: versions.FLANNEL_VERSION!,
+    flannelCNIPlugin: versions.FLANNEL_CNI_PLUGIN_VERSION!,
   },
   bin: {
     kubernetes: join(cacheRoot, 'kubernetes', versions.KUBE_VERSION!, 'bin'),
@@ -42,6 +44,9 @@ export const testbedConfig = {
     konnectivity: join(cacheRoot, 'konnectivity', versions.KONNECTIVITY_VERSION!, 'bin'),
     /** MetalLB's controller and speaker; its CRDs and upstream manifest are beside it (../crd, ../manifests). */
     metallb: join(cacheRoot, 'metallb', versions.METALLB_VERSION!, 'bin'),
+    /** flanneld and install-conf, and the `flannel` CNI plugin: the tenants' CNI add-on images. */
+    flannel: join(cacheRoot, 'flannel', versions.FLANNEL_VERSION!, 'bin'),
+    flannelCNIPlugin: join(cacheRoot, 'flannel-cni-plugin', versions.FLANNEL_CNI_PLUGIN_VERSION!, 'bin'),
     cni: '/usr/lib/cni',
   },
   cacheRoot,

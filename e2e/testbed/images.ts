@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { iptablesLayer } from './host-files.ts';
+import { hostFilesLayer, iptablesLayer } from './host-files.ts';
 import { dockerArchive, type ImageSpec, type LayerEntry } from '../../images/archive.ts';
 import { buildProductImages, packageVersion, PRODUCT_PROGRAMS, productImageRef, productImages, productImageSources, readProductInputs, type ProductImageName } from '../../images/product.ts';
 import { run } from './exec.ts';
@@ -18,6 +18,10 @@ export const helloImage = 'kubeception.local/hello:v1';
 /** The konnectivity images under the upstream names the operator renders: the server runs in the control-plane pods (host nodes), the agent on worker machines. */
 export const konnectivityServerImage = (c: TestbedConfig) => `registry.k8s.io/kas-network-proxy/proxy-server:${c.versions.konnectivity}`;
 export const konnectivityAgentImage = (c: TestbedConfig) => `registry.k8s.io/kas-network-proxy/proxy-agent:${c.versions.konnectivity}`;
+
+/** flannel's images under its upstream names (kube-flannel.yml), which the tenants' CNI add-on runs on worker machines. */
+export const flannelImage = (c: TestbedConfig) => `ghcr.io/flannel-io/flannel:${c.versions.flannel}`;
+export const flannelCNIPluginImage = (c: TestbedConfig) => `ghcr.io/flannel-io/flannel-cni-plugin:${c.versions.flannelCNIPlugin}`;
 
 /** Builds the small Go programs of e2e/images (static, no dependencies: seconds). */
 async function buildTestPrograms(c: TestbedConfig): Promise<string> {
@@ -93,9 +97,46 @@ export function imageRecipes(c: TestbedConfig, programs: string): ImageRecipe[] 
     { ref: corednsRef, sources: [join(c.bin.coredns, 'coredns')], make: async () => ({ ref: corednsRef, entries: [await binaryEntry('coredns', join(c.bin.coredns, 'coredns'))], entrypoint: ['/coredns'] }) },
     konnectivity(konnectivityServerImage(c), 'proxy-server'),
     konnectivity(konnectivityAgentImage(c), 'proxy-agent'),
+    ...flannelRecipes(c),
     metallbRecipe(c, 'controller'),
     metallbRecipe(c, 'speaker'),
     ...PRODUCT_PROGRAMS.map(({ name }) => productRecipe(c, name)),
+  ];
+}
+
+/**
+ * flannel as upstream's images lay it out: flanneld and install-conf in /opt/bin with iptables (flanneld
+ * programs masquerading and forwarding rules with it; Debian's nft backend, as the kube-proxy image), and the
+ * CNI plugin image: the `flannel` binary at / and a `cp` (Debian's coreutils, with its libraries) for the init
+ * container that copies it onto the node.
+ */
+function flannelRecipes(c: TestbedConfig): ImageRecipe[] {
+  const flanneld = join(c.bin.flannel, 'flanneld');
+  const installConf = join(c.bin.flannel, 'install-conf');
+  const plugin = join(c.bin.flannelCNIPlugin, 'flannel');
+  const ref = flannelImage(c);
+  const pluginRef = flannelCNIPluginImage(c);
+  return [
+    {
+      ref,
+      sources: [flanneld, installConf, '/usr/sbin/xtables-nft-multi'],
+      make: async () => ({
+        ref,
+        entries: [await binaryEntry('opt/bin/flanneld', flanneld), await binaryEntry('opt/bin/install-conf', installConf), ...(await iptablesLayer()), tmpDir, { path: 'run', type: 'dir', mode: 0o755 }],
+        entrypoint: ['/opt/bin/flanneld'],
+        env: ['PATH=/opt/bin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      }),
+    },
+    {
+      ref: pluginRef,
+      sources: [plugin, '/usr/bin/cp'],
+      make: async () => ({
+        ref: pluginRef,
+        entries: [await binaryEntry('flannel', plugin), ...(await hostFilesLayer(['/usr/bin/cp'])), tmpDir],
+        entrypoint: ['cp'],
+        env: ['PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+      }),
+    },
   ];
 }
 

@@ -4,7 +4,7 @@
 // containerd. Two kinds are built on it: tenant worker machines (worker.ts, joined with `kubeadm join`) and the
 // host cluster's extra nodes (host-nodes.ts).
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, rm, rmdir, writeFile, readdir } from 'node:fs/promises';
+import { mkdir, rm, rmdir, symlink, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DaemonSet, waitFor, type DaemonSpec } from './daemons.ts';
 import { run, tryRun } from './exec.ts';
@@ -41,6 +41,14 @@ export const MACHINE_PATHS = {
   '/var/lib/kubelet': 'var-lib-kubelet',
   '/var/log/pods': 'var-log-pods',
   '/var/log/containers': 'var-log-containers',
+  // The CNI paths of a kubeadm node, where containerd looks by default and where a CNI add-on's DaemonSet
+  // (flannel's init containers) writes its plugin and conflist through hostPath volumes: the machine's own.
+  '/etc/cni/net.d': 'cni/net.d',
+  '/opt/cni/bin': 'cni/bin',
+  // The plugins' state (host-local leases, flannel's delegate configs, libcni's result cache).
+  '/var/lib/cni': 'var-lib-cni',
+  // flanneld's subnet.env, which the flannel CNI plugin reads: per node, as /run is on a real machine.
+  '/run/flannel': 'run-flannel',
 } as const;
 
 /** A machine named `<prefix><index>` on the link 10.<octet>.<index>.0/24 (the host .1, the machine .2). */
@@ -77,8 +85,28 @@ export function inMachine(m: Machine, name: string, cmd: string, args: string[])
 
 export const machinePath = (m: Machine, path: keyof typeof MACHINE_PATHS, ...rest: string[]) => join(m.dir, MACHINE_PATHS[path], ...rest);
 
+/** containerd runs inside the machine's mount namespace: its CNI dirs are the kubeadm node's paths, the machine's folders. */
 function containerdLayout(m: Machine) {
-  return { root: join(m.dir, 'containerd'), state: join(c.runDir, 'machines', m.name), socket: m.containerdSocket, cniConfDir: join(m.dir, 'cni', 'net.d') };
+  return { root: join(m.dir, 'containerd'), state: join(c.runDir, 'machines', m.name), socket: m.containerdSocket, cniConfDir: '/etc/cni/net.d', cniBinDir: '/opt/cni/bin' };
+}
+
+/**
+ * The test bed's own pod network file: after any conflist a CNI add-on writes (flannel's 10-flannel.conflist),
+ * since containerd uses the first file in name order and picks up new files as they appear.
+ */
+export const TESTBED_CNI_CONFLIST = '99-testbed-bridge.conflist';
+
+/**
+ * The machine's /opt/cni/bin as a kubeadm node has it (the kubernetes-cni package: bridge, host-local,
+ * portmap, loopback, ...): links to Debian's plugins, beside which a CNI add-on puts its own.
+ */
+async function installCniPlugins(m: Machine): Promise<void> {
+  const dir = machinePath(m, '/opt/cni/bin');
+  await mkdir(dir, { recursive: true });
+  for (const plugin of await readdir(c.bin.cni)) {
+    const link = join(dir, plugin);
+    if (!existsSync(link)) await symlink(join(c.bin.cni, plugin), link);
+  }
 }
 
 /**
@@ -106,7 +134,11 @@ function cgroupHierarchies(): string[] {
 }
 
 export interface MachineOptions {
-  podSubnet: string;
+  /**
+   * The test bed's bridge network for the machine's pods, addresses from this range. Undefined: none, as on
+   * a fresh kubeadm node: the node is NotReady until a CNI add-on (the tenant's flannel) writes its conflist.
+   */
+  podSubnet?: string;
   masquerade: boolean;
   /** Which of the test bed's images the machine gets (default: all). */
   images?: (ref: string) => boolean;
@@ -130,13 +162,16 @@ async function ensureLink(m: Machine): Promise<void> {
 }
 
 async function ensureMountNamespace(m: Machine): Promise<void> {
-  if (machineDaemons.pid(`${m.name}-machine`)) return;
-  await machineDaemons.start({ name: `${m.name}-machine`, command: 'unshare', args: ['--mount', '--propagation', 'private', 'sleep', 'infinity'] });
-  await waitFor(`${m.name} mount namespace`, async () => {
-    const pid = machinePid(m);
-    return (await run('readlink', [`/proc/${pid}/ns/mnt`])).stdout !== (await run('readlink', ['/proc/self/ns/mnt'])).stdout;
-  }, 5000, 50);
+  if (!machineDaemons.pid(`${m.name}-machine`)) {
+    await machineDaemons.start({ name: `${m.name}-machine`, command: 'unshare', args: ['--mount', '--propagation', 'private', 'sleep', 'infinity'] });
+    await waitFor(`${m.name} mount namespace`, async () => {
+      const pid = machinePid(m);
+      return (await run('readlink', [`/proc/${pid}/ns/mnt`])).stdout !== (await run('readlink', ['/proc/self/ns/mnt'])).stdout;
+    }, 5000, 50);
+  }
+  // Each path once: a machine started by an older test bed gets the paths added since.
   for (const [path, dir] of Object.entries(MACHINE_PATHS)) {
+    if (await tryRun('nsenter', ['--target', String(machinePid(m)), '--mount', '--', 'mountpoint', '-q', path])) continue;
     await mkdir(path, { recursive: true }); // the mount point, empty on the host
     await mkdir(join(m.dir, dir), { recursive: true });
     await run('nsenter', ['--target', String(machinePid(m)), '--mount', '--', 'mount', '--bind', join(m.dir, dir), path]);
@@ -148,10 +183,10 @@ export async function startMachine(m: Machine, options: MachineOptions): Promise
   await ensureLink(m);
   for (const h of cgroupHierarchies()) await mkdir(join(h, m.cgroupRoot), { recursive: true });
   await ensureMountNamespace(m);
-  await mkdir(join(m.dir, 'cni', 'net.d'), { recursive: true });
+  await installCniPlugins(m);
   await mkdir(join(c.runDir, 'machines', m.name), { recursive: true });
   await writeFile(join(m.dir, 'containerd.toml'), containerdConfig(c, containerdLayout(m)));
-  await writeFile(join(m.dir, 'cni', 'net.d', '10-machine.conflist'), cniConfig(m, options.podSubnet, options.masquerade));
+  if (options.podSubnet !== undefined) await writeFile(machinePath(m, '/etc/cni/net.d', TESTBED_CNI_CONFLIST), cniConfig(m, options.podSubnet, options.masquerade));
   await machineDaemons.startAndWait(inMachine(m, `${m.name}-containerd`, 'containerd', [`--config=${join(m.dir, 'containerd.toml')}`]),
     () => tryRun('ctr', ['--address', m.containerdSocket, 'version']), 30_000);
   await loadImages(c, machineImageTarget(m), options.images);

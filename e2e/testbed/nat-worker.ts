@@ -18,9 +18,10 @@ export function natWorkerFor(index: number): Worker {
 /**
  * Brings up NAT'd worker nw<index> (the router first, if missing): network, containerd and the worker
  * images (worker.ts workerImages). Nothing of Kubernetes yet: join it with joinWorker and a join command.
- * `podSubnet`: the machine's own pod range (default 10.244.<200+index>.0/24, apart from the plain workers').
+ * `podSubnet`: the test bed's bridge network for its pods (startWorker); default none, the tenant's CNI add-on
+ * networks them. flannel works on the machine itself, but its VXLAN to other nodes cannot pass the NAT router.
  */
-export async function startNatWorker(index: number, podSubnet = `10.244.${200 + index}.0/24`): Promise<Worker> {
+export async function startNatWorker(index: number, podSubnet?: string): Promise<Worker> {
   await ensureRouter();
   const w = natWorkerFor(index);
   await startWorker(w, podSubnet);

@@ -64,6 +64,8 @@ function binariesPresent(): string[] {
   const metallb = metallbDirs();
   for (const b of ['controller', 'speaker']) if (!existsSync(join(c.bin.metallb, b))) missing.push(`metallb ${b}`);
   if (!existsSync(metallb.crd) || !existsSync(join(metallb.manifests, 'metallb-native.yaml'))) missing.push('metallb CRDs and manifest');
+  for (const b of ['flanneld', 'install-conf']) if (!existsSync(join(c.bin.flannel, b))) missing.push(b);
+  if (!existsSync(join(c.bin.flannelCNIPlugin, 'flannel'))) missing.push('flannel CNI plugin');
   return missing;
 }
 
@@ -72,7 +74,7 @@ export async function ensureBinaries(): Promise<void> {
   await preflight();
   const missing = binariesPresent();
   if (!missing.length) return;
-  log.info({ missing }, 'building Kubernetes binaries, helm, konnectivity and MetalLB from the Go module proxy (progress below)');
+  log.info({ missing }, 'building Kubernetes binaries, helm, konnectivity, MetalLB and flannel from the Go module proxy (progress below)');
   const { spawn } = await import('node:child_process');
   await new Promise<void>((resolve, reject) => {
     const child = spawn('bash', [join(c.repoRoot, 'e2e', 'build', 'build-kubernetes.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, GiveUp } from './daemons.ts';
-import { helloImage, konnectivityAgentImage } from './images.ts';
+import { flannelCNIPluginImage, flannelImage, helloImage, konnectivityAgentImage } from './images.ts';
 import { log } from './log.ts';
 import { pauseImage, testbedConfig as c } from './config.ts';
 import { existingMachineNames, inMachine, machineDaemons, machineFor, machinePath, removeMachine, startMachine, type Machine } from './machine.ts';
@@ -19,10 +19,18 @@ export const workerFor = (index: number): Worker => machineFor('w', 198, index);
  * The images every tenant worker machine gets (plain and NAT'd): what a tenant runs on its nodes. One list:
  * an addon image a tenant's nodes run (e.g. the konnectivity agent) is added here, with its recipe in images.ts.
  */
-export const workerImages: string[] = [pauseImage, helloImage, `registry.k8s.io/kube-proxy:${c.versions.kubernetes}`, `registry.k8s.io/coredns/coredns:${c.versions.coredns}`, konnectivityAgentImage(c)];
+export const workerImages: string[] = [
+  pauseImage, helloImage, `registry.k8s.io/kube-proxy:${c.versions.kubernetes}`, `registry.k8s.io/coredns/coredns:${c.versions.coredns}`, konnectivityAgentImage(c),
+  flannelImage(c), flannelCNIPluginImage(c),
+];
 
-/** Brings up the machine (network, containerd, the images a worker runs). Nothing of Kubernetes yet. */
-export async function startWorker(w: Worker, podSubnet: string): Promise<void> {
+/**
+ * Brings up the machine (network, containerd, the images a worker runs). Nothing of Kubernetes yet.
+ * Without `podSubnet` the machine has no pod network of its own, like a fresh kubeadm node: the tenant's CNI
+ * add-on (flannel) gives it one once the machine joins. With it, the test bed's bridge networks its pods from
+ * that range (a tenant whose CNI add-on is off); a CNI add-on's conflist still takes precedence once written.
+ */
+export async function startWorker(w: Worker, podSubnet?: string): Promise<void> {
   const needed = new Set(workerImages);
   await startMachine(w, { podSubnet, masquerade: true, images: (ref) => needed.has(ref) });
 }

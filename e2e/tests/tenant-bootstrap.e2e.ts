@@ -269,6 +269,7 @@ test('tenant bootstrap on a real control plane: kubeadm RBAC, idempotency, Coref
     coredns: 'False/RollingOut',
     'kube-proxy': 'False/RollingOut',
     konnectivity: 'False/RollingOut',
+    cni: 'False/RollingOut',
   });
   assert.match(reports.find((r) => r.part === 'cluster-info')!.message, /signed for 1 token/);
   assert.equal(summarizeBootstrap(reports).ok, true);

@@ -34,7 +34,7 @@ export interface Failure {
 export const CONDITION_TYPES = [CONDITIONS.ready, CONDITIONS.pki, CONDITIONS.datastore, CONDITIONS.apiServer, CONDITIONS.endpoint, CONDITIONS.tenantBootstrap] as const;
 
 // Addon pods need worker nodes: their conditions inform, but a control plane without workers is Ready.
-const ADDON_CONDITIONS: ReadonlySet<string> = new Set([CONDITIONS.coreDNS, CONDITIONS.kubeProxy, CONDITIONS.konnectivity]);
+const ADDON_CONDITIONS: ReadonlySet<string> = new Set([CONDITIONS.coreDNS, CONDITIONS.kubeProxy, CONDITIONS.konnectivity, CONDITIONS.cni]);
 
 const workloadReady = (w: WorkloadState) => w.exists && w.current && w.ready >= w.desired && w.updated >= w.desired && w.desired > 0;
 

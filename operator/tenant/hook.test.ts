@@ -33,7 +33,7 @@ test('the reconcile hook writes the bootstrap with the super-admin credentials a
 
   assert.equal(outcome.ok, true, outcome.message);
   assert.equal(outcome.reason, 'Bootstrapped');
-  assert.deepEqual(outcome.conditions.map((c) => c.type), ['TenantRBAC', 'ClusterInfo', 'KubeadmConfig', 'KubeletConfig', 'CoreDNS', 'KubeProxy', 'Konnectivity']);
+  assert.deepEqual(outcome.conditions.map((c) => c.type), ['TenantRBAC', 'ClusterInfo', 'KubeadmConfig', 'KubeletConfig', 'CoreDNS', 'KubeProxy', 'Konnectivity', 'CNI']);
   assert.ok(outcome.conditions.every((c) => c.observedGeneration === 1));
   // The writes went through the client the hook was given (the fake), not to the public endpoint.
   assert.ok(fake.requests.some((r) => r.method === 'PATCH' && r.path === '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/kubeception%3Atenant-admins'));

@@ -34,7 +34,7 @@ export interface TenantBootstrapOutcome {
   ok: boolean;
   reason: string;
   message: string;
-  /** One per part: TenantRBAC, ClusterInfo, KubeadmConfig, KubeletConfig, CoreDNS, KubeProxy, Konnectivity. */
+  /** One per part: TenantRBAC, ClusterInfo, KubeadmConfig, KubeletConfig, CoreDNS, KubeProxy, Konnectivity, CNI. */
   conditions: ConditionInput[];
   /** Kubelet serving certificates that joining nodes still wait for (see ApprovalResult.waiting). */
   servingCsrsWaiting?: number;

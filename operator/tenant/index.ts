@@ -27,6 +27,7 @@ export { clusterConfiguration, renderKubeadmConfig, KUBEADM_API_VERSION } from '
 export { componentConfigChecksum, kubeletConfiguration, renderKubeletConfig, KUBELET_CONFIG_API_VERSION } from './kubelet-config.ts';
 export { coreDNSImage, defaultCorefile, renderCoreDNS } from './coredns.ts';
 export { kubeProxyConfiguration, kubeProxyImage, kubeProxyKubeconfig, renderKubeProxy } from './kube-proxy.ts';
+export { FLANNEL, NODE_CNI_PATHS, flannelCNIPluginImage, flannelCniConf, flannelImage, flannelNetConf, renderFlannel } from './flannel.ts';
 export { agentIdentifiers, konnectivityAgentArgs, konnectivityAgentImage, renderKonnectivity, KONNECTIVITY_AGENT } from './konnectivity.ts';
 export { bootstrapTenant, createIfAbsent, pruneAddon, type BootstrapOptions, type BootstrapResult } from './bootstrap.ts';
 export {

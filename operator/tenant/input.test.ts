@@ -11,7 +11,9 @@ test('defaults: kubeadm cgroup driver, CoreDNS tag of the minor, upstream regist
   assert.equal(resolved.imageRegistry, 'registry.k8s.io');
   assert.equal(resolved.imagePullPolicy, 'IfNotPresent');
   assert.equal(resolved.coreDNSReplicas, 2);
-  assert.deepEqual(resolved.addons, { coreDNS: true, kubeProxy: true, konnectivity: true });
+  assert.deepEqual(resolved.addons, { coreDNS: true, kubeProxy: true, konnectivity: true, cni: true });
+  assert.equal(resolved.flannelVersion, 'v0.28.10');
+  assert.equal(resolved.flannelImageRegistry, 'ghcr.io/flannel-io');
   assert.equal(resolved.konnectivityVersion, 'v0.36.0');
   assert.deepEqual(resolved.konnectivityServer, { host: '10.0.0.5', port: 8132 });
   assert.deepEqual(resolved.node, { cgroupDriver: 'systemd', failCgroupV1: undefined, serverTLSBootstrap: true, kubelet: {}, kubeProxy: {} });

@@ -1,7 +1,7 @@
 // What rendering the tenant bootstrap needs, checked once so that every renderer can trust it: a bad
 // endpoint or CA fails here with a clear message instead of as a broken kubeconfig inside the tenant.
 import { X509Certificate } from 'node:crypto';
-import { KONNECTIVITY_VERSION, coreDNSVersionFor } from '../../crds/schema/versions.ts';
+import { FLANNEL_CNI_PLUGIN_VERSION, FLANNEL_IMAGE_REGISTRY, FLANNEL_VERSION, KONNECTIVITY_VERSION, coreDNSVersionFor } from '../../crds/schema/versions.ts';
 import { containsIP, isCIDR, parseCIDR, parseIP } from '../../crds/schema/net.ts';
 import { KONNECTIVITY, type TenantControlPlaneSpec } from '../../core/index.ts';
 
@@ -51,9 +51,15 @@ export interface TenantBootstrapInput {
     coreDNS?: string;
     /** konnectivity agent image tag; default KONNECTIVITY_VERSION (the server's). */
     konnectivity?: string;
+    /** flannel image tag (the CNI add-on); default FLANNEL_VERSION. */
+    flannel?: string;
+    /** flannel-cni-plugin image tag; default FLANNEL_CNI_PLUGIN_VERSION. */
+    flannelCNIPlugin?: string;
   };
   /** Registry prefix of the add-on images, default `registry.k8s.io`. */
   imageRegistry?: string;
+  /** Registry prefix of the CNI add-on's (flannel's) images, default `ghcr.io/flannel-io` (upstream's). */
+  flannelImageRegistry?: string;
   /** Default `IfNotPresent` (explicit tags). */
   imagePullPolicy?: ImagePullPolicy;
   /** CoreDNS replicas, default 2 (kubeadm's). */
@@ -75,6 +81,8 @@ export interface ResolvedInput {
   kubernetesVersion: string;
   coreDNSVersion: string;
   konnectivityVersion: string;
+  flannelVersion: string;
+  flannelCNIPluginVersion: string;
   caCertPem: string;
   endpoint: { url: string; host: string; port: number; hostPort: string };
   konnectivityServer: { host: string; port: number };
@@ -83,9 +91,10 @@ export interface ResolvedInput {
   dnsServiceIP: string;
   clusterDomain: string;
   imageRegistry: string;
+  flannelImageRegistry: string;
   imagePullPolicy: ImagePullPolicy;
   coreDNSReplicas: number;
-  addons: { coreDNS: boolean; kubeProxy: boolean; konnectivity: boolean };
+  addons: { coreDNS: boolean; kubeProxy: boolean; konnectivity: boolean; cni: boolean };
   node: ResolvedNodeSettings;
 }
 
@@ -160,6 +169,10 @@ export function resolveInput(input: TenantBootstrapInput): ResolvedInput {
   if (!IMAGE_TAG.test(coreDNSVersion)) fail('versions.coreDNS', `${JSON.stringify(coreDNSVersion)} is not an image tag`);
   const konnectivityVersion = input.versions?.konnectivity ?? KONNECTIVITY_VERSION;
   if (!IMAGE_TAG.test(konnectivityVersion)) fail('versions.konnectivity', `${JSON.stringify(konnectivityVersion)} is not an image tag`);
+  const flannelVersion = input.versions?.flannel ?? FLANNEL_VERSION;
+  if (!IMAGE_TAG.test(flannelVersion)) fail('versions.flannel', `${JSON.stringify(flannelVersion)} is not an image tag`);
+  const flannelCNIPluginVersion = input.versions?.flannelCNIPlugin ?? FLANNEL_CNI_PLUGIN_VERSION;
+  if (!IMAGE_TAG.test(flannelCNIPluginVersion)) fail('versions.flannelCNIPlugin', `${JSON.stringify(flannelCNIPluginVersion)} is not an image tag`);
   const konnectivityServer = input.konnectivityServer ?? { host: endpoint.host, port: KONNECTIVITY.agentPort };
   if (!isPlainObject(konnectivityServer) || typeof konnectivityServer.host !== 'string' || !/^[A-Za-z0-9.:-]+$/.test(konnectivityServer.host)) {
     fail('konnectivityServer.host', `${JSON.stringify(konnectivityServer?.host)} is not a host name or IP address`);
@@ -182,6 +195,8 @@ export function resolveInput(input: TenantBootstrapInput): ResolvedInput {
 
   const registry = (input.imageRegistry ?? 'registry.k8s.io').replace(/\/+$/, '');
   if (registry === '' || /\s/.test(registry)) fail('imageRegistry', `${JSON.stringify(input.imageRegistry)} is not a registry prefix`);
+  const flannelRegistry = (input.flannelImageRegistry ?? FLANNEL_IMAGE_REGISTRY).replace(/\/+$/, '');
+  if (flannelRegistry === '' || /\s/.test(flannelRegistry)) fail('flannelImageRegistry', `${JSON.stringify(input.flannelImageRegistry)} is not a registry prefix`);
   const pull = input.imagePullPolicy ?? 'IfNotPresent';
   if (!['Always', 'IfNotPresent', 'Never'].includes(pull)) fail('imagePullPolicy', `${JSON.stringify(pull)} must be Always, IfNotPresent or Never`);
   const replicas = input.coreDNSReplicas ?? 2;
@@ -208,6 +223,8 @@ export function resolveInput(input: TenantBootstrapInput): ResolvedInput {
     kubernetesVersion,
     coreDNSVersion,
     konnectivityVersion,
+    flannelVersion,
+    flannelCNIPluginVersion,
     caCertPem: input.caCertPem,
     endpoint,
     konnectivityServer: { host: konnectivityServer.host, port: konnectivityServer.port },
@@ -216,6 +233,7 @@ export function resolveInput(input: TenantBootstrapInput): ResolvedInput {
     dnsServiceIP: net.dnsServiceIP,
     clusterDomain: net.clusterDomain,
     imageRegistry: registry,
+    flannelImageRegistry: flannelRegistry,
     imagePullPolicy: pull,
     coreDNSReplicas: replicas,
     // The CRD defaults each to enabled; an absent block means the same.
@@ -223,6 +241,7 @@ export function resolveInput(input: TenantBootstrapInput): ResolvedInput {
       coreDNS: addons?.coreDNS?.enabled ?? true,
       kubeProxy: addons?.kubeProxy?.enabled ?? true,
       konnectivity: addons?.konnectivity?.enabled ?? true,
+      cni: addons?.cni?.enabled ?? true,
     },
     node: {
       cgroupDriver,

@@ -77,8 +77,8 @@ export const JWS_KEY_PREFIX = 'jws-kubeconfig-';
 /** kubeadm's checksum annotation on generated component-config ConfigMaps (unchanged => "generated"). */
 export const COMPONENT_CONFIG_HASH_ANNOTATION = 'kubeadm.kubernetes.io/component-config.hash';
 
-export type AddonName = 'coredns' | 'kube-proxy' | 'konnectivity';
-export const ADDONS: readonly AddonName[] = ['coredns', 'kube-proxy', 'konnectivity'];
+export type AddonName = 'coredns' | 'kube-proxy' | 'konnectivity' | 'cni';
+export const ADDONS: readonly AddonName[] = ['coredns', 'kube-proxy', 'konnectivity', 'cni'];
 
 /** kubeadm's paths on a node. */
 export const NODE_PATHS = {

@@ -7,8 +7,8 @@ import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v
 import { LABELS, MANAGED_BY, type ObjectData, type ObjectRef } from '../../core/index.ts';
 import { type AddonName } from './names.ts';
 
-export type BootstrapPart = 'rbac' | 'cluster-info' | 'kubeadm-config' | 'kubelet-config' | 'coredns' | 'kube-proxy' | 'konnectivity';
-export const BOOTSTRAP_PARTS: readonly BootstrapPart[] = ['rbac', 'cluster-info', 'kubeadm-config', 'kubelet-config', 'coredns', 'kube-proxy', 'konnectivity'];
+export type BootstrapPart = 'rbac' | 'cluster-info' | 'kubeadm-config' | 'kubelet-config' | 'coredns' | 'kube-proxy' | 'konnectivity' | 'cni';
+export const BOOTSTRAP_PARTS: readonly BootstrapPart[] = ['rbac', 'cluster-info', 'kubeadm-config', 'kubelet-config', 'coredns', 'kube-proxy', 'konnectivity', 'cni'];
 
 /**
  * - `apply`: server-side apply on every bootstrap (the operator owns the declared fields).

@@ -11,7 +11,7 @@ test('the plan applies RBAC first, then the ConfigMaps kubeadm join reads, then 
   const parts = plan.objects.map((o) => o.part);
   // Parts appear in one contiguous run each, in this order.
   const runs = parts.filter((p, i) => i === 0 || parts[i - 1] !== p);
-  assert.deepEqual(runs, ['rbac', 'cluster-info', 'kubeadm-config', 'kubelet-config', 'kube-proxy', 'coredns', 'konnectivity']);
+  assert.deepEqual(runs, ['rbac', 'cluster-info', 'kubeadm-config', 'kubelet-config', 'kube-proxy', 'coredns', 'konnectivity', 'cni']);
   // No object twice.
   assert.equal(new Set(names(plan)).size, plan.objects.length);
 });
@@ -51,6 +51,7 @@ test('every add-on off: only the join essentials remain', async () => {
     i.spec.addons.coreDNS.enabled = false;
     i.spec.addons.kubeProxy.enabled = false;
     i.spec.addons.konnectivity.enabled = false;
+    i.spec.addons.cni.enabled = false;
   }));
   assert.deepEqual([...new Set(plan.objects.map((o) => o.part))], ['rbac', 'cluster-info', 'kubeadm-config', 'kubelet-config']);
   assert.ok(plan.addons.every((a) => !a.enabled && a.desired.length === 0));

@@ -4,6 +4,7 @@
 import { LABELS, MANAGED_BY, type ObjectRef } from '../../core/index.ts';
 import { renderClusterInfo } from './cluster-info.ts';
 import { renderCoreDNS } from './coredns.ts';
+import { renderFlannel } from './flannel.ts';
 import { resolveInput, type ResolvedInput, type TenantBootstrapInput } from './input.ts';
 import { renderKonnectivity } from './konnectivity.ts';
 import { renderKubeProxy } from './kube-proxy.ts';
@@ -35,7 +36,7 @@ export interface AddonInventory {
 
 export interface TenantBootstrapPlan {
   input: ResolvedInput;
-  /** In apply order: RBAC, cluster-info, kubeadm-config, kubelet-config, kube-proxy, CoreDNS, konnectivity. */
+  /** In apply order: RBAC, cluster-info, kubeadm-config, kubelet-config, kube-proxy, CoreDNS, konnectivity, CNI. */
   objects: TenantObject[];
   addons: AddonInventory[];
 }
@@ -65,11 +66,13 @@ export function renderTenantBootstrap(input: TenantBootstrapInput): TenantBootst
     'kube-proxy': renderKubeProxy(resolved),
     coredns: renderCoreDNS(resolved),
     konnectivity: renderKonnectivity(resolved),
+    cni: renderFlannel(resolved),
   };
   const enabled: Record<AddonName, boolean> = {
     coredns: resolved.addons.coreDNS,
     'kube-proxy': resolved.addons.kubeProxy,
     konnectivity: resolved.addons.konnectivity,
+    cni: resolved.addons.cni,
   };
   const objects = [
     ...renderJoinRbac(),
@@ -79,6 +82,7 @@ export function renderTenantBootstrap(input: TenantBootstrapInput): TenantBootst
     ...(enabled['kube-proxy'] ? rendered['kube-proxy'] : []),
     ...(enabled.coredns ? rendered.coredns : []),
     ...(enabled.konnectivity ? rendered.konnectivity : []),
+    ...(enabled.cni ? rendered.cni : []),
   ];
   const addons = ADDONS.map((addon) => ({
     addon,

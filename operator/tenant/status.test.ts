@@ -32,6 +32,7 @@ test('all in place: every part True, summary ok', async () => {
     CoreDNS: 'True/Ready',
     KubeProxy: 'True/Ready',
     Konnectivity: 'True/Connected',
+    CNI: 'True/Ready',
   });
   assert.match(reports.find((r) => r.type === 'ClusterInfo')!.message, /not signed for any token yet/);
   assert.deepEqual(summarizeBootstrap(reports), { ok: true, reason: 'Bootstrapped', message: 'RBAC, cluster-info, kubeadm-config, kubelet-config and add-ons are in place' });

@@ -17,6 +17,7 @@ export const PART_CONDITION_TYPES: Readonly<Record<BootstrapPart, string>> = {
   coredns: 'CoreDNS',
   'kube-proxy': 'KubeProxy',
   konnectivity: 'Konnectivity',
+  cni: 'CNI',
 };
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -118,10 +119,21 @@ function konnectivityReadiness(judged: { status: ConditionStatus; reason: string
   return judged;
 }
 
+/** The pod network of a node is up when flanneld on it is ready (its subnet leased, the CNI config written). */
+function cniReadiness(judged: { status: ConditionStatus; reason: string; message: string }): { status: ConditionStatus; reason: string; message: string } {
+  if (judged.reason === 'NoNodes') return { ...judged, message: 'no nodes yet: flannel starts on every node that joins' };
+  if (judged.reason === 'NotReady') {
+    return { ...judged, message: `flannel ${judged.message}; pods on the other nodes have no pod network until it is (is the node's spec.podCIDR set, VXLAN UDP 8472 open between nodes?)` };
+  }
+  if (judged.reason === 'Ready') return { ...judged, message: `flannel (VXLAN) ${judged.message}` };
+  return judged;
+}
+
 function addonEnabled(plan: TenantBootstrapPlan, part: BootstrapPart): boolean | undefined {
   if (part === 'coredns') return plan.input.addons.coreDNS;
   if (part === 'kube-proxy') return plan.input.addons.kubeProxy;
   if (part === 'konnectivity') return plan.input.addons.konnectivity;
+  if (part === 'cni') return plan.input.addons.cni;
   return undefined;
 }
 
@@ -166,7 +178,8 @@ export function assessBootstrap(plan: TenantBootstrapPlan, observed: ReadonlyMap
     if (workloads.length > 0) {
       const judged = workloads.map((w) => {
         const readiness = workloadReadiness(w.kind, w.obj);
-        return part === 'konnectivity' ? konnectivityReadiness(readiness, plan) : readiness;
+        if (part === 'konnectivity') return konnectivityReadiness(readiness, plan);
+        return part === 'cni' ? cniReadiness(readiness) : readiness;
       });
       const worst = judged.find((j) => j.status !== 'True') ?? judged[0]!;
       return report(worst.status, worst.reason, judged.map((j) => j.message).join('; '), true);

@@ -2,16 +2,19 @@
 // request with its greeting and the pod's host name, so a test can tell which pod answered. With
 // TLS_CERT_FILE and TLS_KEY_FILE it serves HTTPS, and then also a validating admission webhook on POST
 // /validate that refuses objects whose name starts with "denied-" (the e2e tests' webhook served on a worker).
+// As a client, `hello -resolve NAME` and `hello -get URL` are the tests' DNS and HTTP probes from inside a pod.
 package main
 
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"time"
 )
 
 // admissionReview is the part of admission.k8s.io/v1 AdmissionReview this webhook reads and writes.
@@ -72,6 +75,19 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Println(strings.Join(addrs, " "))
+		return
+	}
+	// `hello -get URL` prints the body URL answers with (5 s timeout): the e2e tests' pod-to-pod and Service probe.
+	if len(os.Args) == 3 && os.Args[1] == "-get" {
+		client := &http.Client{Timeout: 5 * time.Second}
+		resp, err := client.Get(os.Args[2])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		fmt.Print(string(body))
 		return
 	}
 	greeting := os.Getenv("GREETING")
