@@ -1,0 +1,123 @@
+// The images the conformance specs run, built here under the exact names `e2e.test --list-images` prints
+// (no registry is reachable), from real parts:
+// - agnhost: the binary built from k8s.io/kubernetes/test/images/agnhost (build-kubernetes.sh e2e), laid out
+//   as its Dockerfile does (/agnhost, /agnhost-2, porter's localhost.crt/.key, /uploads, the user and group
+//   the SupplementalGroups specs expect, the tools specs exec in it: a shell and coreutils from Debian's
+//   busybox-static, dig and nslookup from bind9-dnsutils, curl, and the test bed's CoreDNS at /coredns);
+// - busybox: Debian's busybox-static with its applets;
+// - jessie-dnsutils: busybox plus dig and nslookup (upstream: Debian with dnsutils);
+// - pause: the test bed's pause program under the tag the suite names.
+// Images the suite lists that have no recipe here are reported by name (what needs them fails or is skipped).
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ImageSpec, LayerEntry } from '../../images/archive.ts';
+import { hostFilesLayer } from '../testbed/host-files.ts';
+import { run } from '../testbed/exec.ts';
+
+/** Where the Debian packages' files are: they are installed on the machine (conformance preflight). */
+export const HOST_PACKAGES = ['busybox-static', 'bind9-dnsutils', 'curl'] as const;
+
+export interface E2eImageSources {
+  /** Folder with e2e.test, ginkgo and agnhost. */
+  e2eBin: string;
+  /** The test bed's pause program (built by its images step) and CoreDNS binary. */
+  pauseBinary: string;
+  corednsBinary: string;
+  /** The kubernetes module's source folder (agnhost's porter certificates). */
+  kubernetesSource: string;
+}
+
+const dir = (path: string, mode = 0o755): LayerEntry => ({ path, type: 'dir', mode });
+const file = (path: string, content: string | Buffer, mode = 0o644): LayerEntry => ({ path, type: 'file', mode, content: Buffer.from(content) });
+
+const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nuser-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n';
+const GROUP = 'root:x:0:\nuser-defined-in-image:x:1000:\ngroup-defined-in-image:x:50000:user-defined-in-image\nnogroup:x:65534:\n';
+
+/** Debian's static busybox with a link per applet under merged /usr (bin -> usr/bin), skipping names `taken`. */
+async function busyboxLayer(taken: Set<string>): Promise<LayerEntry[]> {
+  const busybox = '/usr/bin/busybox';
+  const { stdout } = await run(busybox, ['--list-full']);
+  const out: LayerEntry[] = [{ path: 'usr/bin/busybox', type: 'file', mode: 0o755, content: await readFile(busybox) }];
+  for (const applet of stdout.split('\n').filter(Boolean)) {
+    const path = applet.replace(/^(s?bin)\//, 'usr/$1/');
+    if (path === 'usr/bin/busybox' || taken.has(path)) continue;
+    taken.add(path);
+    out.push({ path, type: 'symlink', mode: 0o777, linkTarget: '/usr/bin/busybox' });
+  }
+  return out;
+}
+
+/** dig, nslookup and curl with their libraries (merged-/usr links included), plus busybox for the rest. */
+async function toolsLayer(withTools: boolean): Promise<LayerEntry[]> {
+  const host = withTools ? await hostFilesLayer(['/usr/bin/dig', '/usr/bin/nslookup', '/usr/bin/curl']) : [];
+  if (!withTools) {
+    for (const [link, target] of [['lib', 'usr/lib'], ['lib64', 'usr/lib64'], ['bin', 'usr/bin'], ['sbin', 'usr/sbin']]) {
+      host.push({ path: link!, type: 'symlink', mode: 0o777, linkTarget: target! });
+    }
+  }
+  const taken = new Set(host.map((e) => e.path));
+  return [...host, ...(await busyboxLayer(taken)), dir('tmp', 0o1777), dir('etc'), file('etc/passwd', PASSWD), file('etc/group', GROUP), dir('root', 0o700)];
+}
+
+type Recipe = (ref: string, s: E2eImageSources) => Promise<ImageSpec>;
+
+const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const RECIPES: Record<string, Recipe> = {
+  'registry.k8s.io/e2e-test-images/agnhost': async (ref, s) => {
+    const porter = join(s.kubernetesSource, 'test', 'images', 'agnhost', 'porter');
+    return {
+      ref,
+      layers: [
+        { comment: 'busybox-static, dig, nslookup, curl (Debian)', entries: await toolsLayer(true) },
+        {
+          comment: 'agnhost (k8s.io/kubernetes/test/images/agnhost), CoreDNS',
+          entries: [
+            { path: 'agnhost', type: 'file', mode: 0o755, content: await readFile(join(s.e2eBin, 'agnhost')) },
+            { path: 'agnhost-2', type: 'symlink', mode: 0o777, linkTarget: 'agnhost' },
+            { path: 'coredns', type: 'file', mode: 0o755, content: await readFile(s.corednsBinary) },
+            file('localhost.crt', await readFile(join(porter, 'localhost.crt'))),
+            file('localhost.key', await readFile(join(porter, 'localhost.key'))),
+            dir('uploads'),
+            dir('home/user-defined-in-image'),
+          ],
+        },
+      ],
+      entrypoint: ['/agnhost'],
+      cmd: ['pause'],
+      env: [PATH_ENV],
+    };
+  },
+  'registry.k8s.io/e2e-test-images/busybox': async (ref) => ({ ref, layers: [{ comment: 'busybox-static (Debian)', entries: await toolsLayer(false) }], cmd: ['sh'], env: [PATH_ENV] }),
+  'registry.k8s.io/e2e-test-images/jessie-dnsutils': async (ref) => ({ ref, layers: [{ comment: 'busybox-static, dig, nslookup, curl (Debian)', entries: await toolsLayer(true) }], cmd: ['sh'], env: [PATH_ENV] }),
+  'registry.k8s.io/pause': async (ref, s) => ({ ref, entries: [{ path: 'pause', type: 'file', mode: 0o755, content: await readFile(s.pauseBinary) }], entrypoint: ['/pause'] }),
+};
+
+const repository = (ref: string) => ref.replace(/:[^/:]+$/, '');
+
+/** The images of `refs` this module can build, and those it cannot. */
+export function planImages(refs: string[]): { buildable: string[]; missing: string[] } {
+  const buildable = refs.filter((r) => RECIPES[repository(r)] !== undefined);
+  return { buildable, missing: refs.filter((r) => !buildable.includes(r)) };
+}
+
+export function imageSpec(ref: string, sources: E2eImageSources): Promise<ImageSpec> {
+  const recipe = RECIPES[repository(ref)];
+  if (!recipe) throw new Error(`no recipe for ${ref}`);
+  return recipe(ref, sources);
+}
+
+/** The files an image is made of, for the import stamp (a changed binary re-imports it). */
+export function imageSourceFiles(ref: string, s: E2eImageSources): string[] {
+  const repo = repository(ref);
+  if (repo.endsWith('/agnhost')) return [join(s.e2eBin, 'agnhost'), '/usr/bin/busybox', '/usr/bin/dig', s.corednsBinary];
+  if (repo.endsWith('/pause')) return [s.pauseBinary];
+  return ['/usr/bin/busybox', '/usr/bin/dig'].filter((f) => existsSync(f));
+}
+
+/** The image references `e2e.test --list-images` prints (one per line). */
+export async function listImages(e2eTest: string): Promise<string[]> {
+  const { stdout } = await run(e2eTest, ['--list-images']);
+  return stdout.split('\n').map((l) => l.trim()).filter((l) => /^[a-z0-9.-]+\/\S+:\S+$/.test(l));
+}
