@@ -25,7 +25,7 @@ import type { Worker } from '../testbed/worker.ts';
 import { imageSpec, listImages, planImages, type E2eImageSources } from './images.ts';
 import { counts, junitReport, markdownReport, parseJunit, type RunSummary } from './report.ts';
 import { ciSubset, fullConformance, ginkgoSelectionArgs, type Selection } from './selection.ts';
-import { conformanceCluster } from './tenant.ts';
+import { conformanceCluster, type ConformanceCluster } from './tenant.ts';
 
 export const e2eBin = join(c.cacheRoot, 'kubernetes-e2e', c.versions.kubernetes, 'bin');
 
@@ -87,6 +87,8 @@ export interface ConformanceOptions {
   timeoutMinutes: number;
   /** Worker machine numbers (default 5 and 6: apart from the e2e tests' workers). */
   workerIndexes?: [number, number];
+  /** Runs against the cluster after the suite, before it is removed (the e2e test's own checks). */
+  afterSuite?: (cluster: ConformanceCluster) => Promise<void>;
 }
 
 export async function runConformance(options: ConformanceOptions): Promise<RunSummary & { logFile: string; timings: Record<string, number> }> {
@@ -150,6 +152,7 @@ export async function runConformance(options: ConformanceOptions): Promise<RunSu
       await writeFile(join(options.out, `${base}.junit.xml`), junitReport(summary));
       say(`results: ${join(options.out, `${base}.md`)}`);
     }
+    await options.afterSuite?.(cluster);
     const n = counts(results);
     say(`${n.passed} passed, ${n.failed} failed, ${n.skipped} skipped by name; suite ${Math.round(seconds)} s; ginkgo exit ${code}`);
     return { ...summary, logFile, timings };
