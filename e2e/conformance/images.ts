@@ -5,13 +5,11 @@
 //   the SupplementalGroups specs expect, the tools specs exec in it: a shell and coreutils from Debian's
 //   busybox-static, dig and nslookup from bind9-dnsutils, curl, and the test bed's CoreDNS at /coredns);
 // - busybox: Debian's busybox-static with its applets;
-// - jessie-dnsutils: busybox plus dig and nslookup (upstream: Debian with dnsutils);
-// - httpd (both tags): Debian's Apache (apache2-bin) laid out as the official httpd image
-//   (/usr/local/apache2/{bin/httpd,conf/httpd.conf,htdocs/index.html}, `httpd-foreground`, port 80), with
-//   the modules a static site needs;
+// - kitten and nautilus (kubectl's Update Demo): agnhost plus their html/ folder, running test-webserver, as
+//   their Dockerfiles make them;
+// - nonroot: busybox, user 1234;
 // - pause: the test bed's pause program under the tag the suite names.
 // Images the suite lists that have no recipe here are reported by name (what needs them fails or is skipped).
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageSpec, LayerEntry } from '../../images/archive.ts';
@@ -19,7 +17,7 @@ import { hostFilesLayer } from '../testbed/host-files.ts';
 import { run } from '../testbed/exec.ts';
 
 /** Where the Debian packages' files are: they are installed on the machine (conformance preflight). */
-export const HOST_PACKAGES = ['busybox-static', 'bind9-dnsutils', 'curl', 'apache2-bin'] as const;
+export const HOST_PACKAGES = ['busybox-static', 'bind9-dnsutils', 'curl'] as const;
 
 export interface E2eImageSources {
   /** Folder with e2e.test, ginkgo and agnhost. */
@@ -34,8 +32,8 @@ export interface E2eImageSources {
 const dir = (path: string, mode = 0o755): LayerEntry => ({ path, type: 'dir', mode });
 const file = (path: string, content: string | Buffer, mode = 0o644): LayerEntry => ({ path, type: 'file', mode, content: Buffer.from(content) });
 
-const PASSWD = 'root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\nuser-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n';
-const GROUP = 'root:x:0:\ndaemon:x:1:\nuser-defined-in-image:x:1000:\ngroup-defined-in-image:x:50000:user-defined-in-image\nnogroup:x:65534:\n';
+const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nuser-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n';
+const GROUP = 'root:x:0:\nuser-defined-in-image:x:1000:\ngroup-defined-in-image:x:50000:user-defined-in-image\nnogroup:x:65534:\n';
 
 /** Debian's static busybox with a link per applet under merged /usr (bin -> usr/bin), skipping names `taken`. */
 async function busyboxLayer(taken: Set<string>): Promise<LayerEntry[]> {
@@ -63,91 +61,49 @@ async function toolsLayer(withTools: boolean): Promise<LayerEntry[]> {
   return [...host, ...(await busyboxLayer(taken)), dir('tmp', 0o1777), dir('etc'), file('etc/passwd', PASSWD), file('etc/group', GROUP), dir('root', 0o700)];
 }
 
-// log_config and unixd are compiled into Debian's apache2.
-const APACHE_MODULES = ['mpm_event', 'authz_core', 'dir', 'mime'];
-
-/** The official httpd image's configuration, reduced to serving htdocs on port 80 (logs to stdout/stderr). */
-const HTTPD_CONF = [
-  'ServerRoot "/usr/local/apache2"',
-  'Listen 80',
-  ...APACHE_MODULES.map((m) => `LoadModule ${m}_module modules/mod_${m}.so`),
-  'User daemon',
-  'Group daemon',
-  'ServerName localhost',
-  'DefaultRuntimeDir logs',
-  'PidFile logs/httpd.pid',
-  'DocumentRoot "/usr/local/apache2/htdocs"',
-  '<Directory "/usr/local/apache2/htdocs">',
-  '    Require all granted',
-  '</Directory>',
-  'DirectoryIndex index.html',
-  'TypesConfig conf/mime.types',
-  'ErrorLog /proc/self/fd/2',
-  'LogFormat "%h %l %u %t \\"%r\\" %>s %b" common',
-  'CustomLog /proc/self/fd/1 common',
-  '',
-].join('\n');
-
-async function httpdLayer(): Promise<LayerEntry[]> {
-  const modules = APACHE_MODULES.map((m) => `/usr/lib/apache2/modules/mod_${m}.so`);
-  // libgcc_s: glibc loads it when a thread exits (apache's workers), ldd does not list it
-  const host = await hostFilesLayer(['/usr/sbin/apache2', ...modules, '/usr/lib/x86_64-linux-gnu/libgcc_s.so.1']);
-  const root = 'usr/local/apache2';
-  return [
-    ...host,
-    dir(root), dir(`${root}/bin`), dir(`${root}/conf`), dir(`${root}/htdocs`), dir(`${root}/logs`, 0o777),
-    { path: `${root}/bin/httpd`, type: 'symlink', mode: 0o777, linkTarget: '/usr/sbin/apache2' },
-    { path: `${root}/modules`, type: 'symlink', mode: 0o777, linkTarget: '/usr/lib/apache2/modules' },
-    // an absolute path: Debian's busybox shell runs its own applet for a bare `httpd`
-    // an absolute path: Debian's busybox shell runs its own httpd applet for a bare `httpd`
-    file(`${root}/bin/httpd-foreground`, '#!/bin/sh\nset -e\nrm -f /usr/local/apache2/logs/httpd.pid\nexec /usr/local/apache2/bin/httpd -d /usr/local/apache2 -f conf/httpd.conf -DFOREGROUND "$@"\n', 0o755),
-    file(`${root}/conf/httpd.conf`, HTTPD_CONF),
-    file(`${root}/conf/mime.types`, 'text/html html htm\ntext/plain txt\n'),
-    file(`${root}/htdocs/index.html`, '<html><body><h1>It works!</h1></body></html>\n'),
-  ];
-}
-
 type Recipe = (ref: string, s: E2eImageSources) => Promise<ImageSpec>;
 
 const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-const RECIPES: Record<string, Recipe> = {
-  'registry.k8s.io/e2e-test-images/agnhost': async (ref, s) => {
-    const porter = join(s.kubernetesSource, 'test', 'images', 'agnhost', 'porter');
-    return {
-      ref,
-      layers: [
-        { comment: 'busybox-static, dig, nslookup, curl (Debian)', entries: await toolsLayer(true) },
-        {
-          comment: 'agnhost (k8s.io/kubernetes/test/images/agnhost), CoreDNS',
-          entries: [
-            { path: 'agnhost', type: 'file', mode: 0o755, content: await readFile(join(s.e2eBin, 'agnhost')) },
-            { path: 'agnhost-2', type: 'symlink', mode: 0o777, linkTarget: 'agnhost' },
-            { path: 'coredns', type: 'file', mode: 0o755, content: await readFile(s.corednsBinary) },
-            file('localhost.crt', await readFile(join(porter, 'localhost.crt'))),
-            file('localhost.key', await readFile(join(porter, 'localhost.key'))),
-            dir('uploads'),
-            dir('home/user-defined-in-image'),
-          ],
-        },
-      ],
-      entrypoint: ['/agnhost'],
-      cmd: ['pause'],
-      env: [PATH_ENV],
-    };
-  },
-  'registry.k8s.io/e2e-test-images/busybox': async (ref) => ({ ref, layers: [{ comment: 'busybox-static (Debian)', entries: await toolsLayer(false) }], cmd: ['sh'], env: [PATH_ENV] }),
-  'registry.k8s.io/e2e-test-images/jessie-dnsutils': async (ref) => ({ ref, layers: [{ comment: 'busybox-static, dig, nslookup, curl (Debian)', entries: await toolsLayer(true) }], cmd: ['sh'], env: [PATH_ENV] }),
-  'registry.k8s.io/e2e-test-images/httpd': async (ref) => ({
+const agnhostLayers = async (s: E2eImageSources) => {
+  const porter = join(s.kubernetesSource, 'test', 'images', 'agnhost', 'porter');
+  return [
+    { comment: 'busybox-static, dig, nslookup, curl (Debian)', entries: await toolsLayer(true) },
+    {
+      comment: 'agnhost (k8s.io/kubernetes/test/images/agnhost), CoreDNS',
+      entries: [
+        { path: 'agnhost', type: 'file', mode: 0o755, content: await readFile(join(s.e2eBin, 'agnhost')) },
+        { path: 'agnhost-2', type: 'symlink', mode: 0o777, linkTarget: 'agnhost' },
+        { path: 'coredns', type: 'file', mode: 0o755, content: await readFile(s.corednsBinary) },
+        file('localhost.crt', await readFile(join(porter, 'localhost.crt'))),
+        file('localhost.key', await readFile(join(porter, 'localhost.key'))),
+        dir('uploads'),
+        dir('home/user-defined-in-image'),
+      ] satisfies LayerEntry[],
+    },
+  ];
+};
+
+const agnhost: Recipe = async (ref, s) => ({ ref, layers: await agnhostLayers(s), entrypoint: ['/agnhost'], cmd: ['pause'], env: [PATH_ENV] });
+
+/** kitten and nautilus: agnhost with their html/ files at /, serving them with test-webserver. */
+const agnhostWebserver = (name: string): Recipe => async (ref, s) => {
+  const html = join(s.kubernetesSource, 'test', 'images', name, 'html');
+  return {
     ref,
-    layers: [
-      { comment: 'busybox-static (Debian)', entries: await toolsLayer(false) },
-      { comment: 'Apache httpd (Debian apache2-bin)', entries: await httpdLayer() },
-    ],
-    cmd: ['httpd-foreground'],
-    env: ['PATH=/usr/local/apache2/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'HTTPD_PREFIX=/usr/local/apache2'],
-    workingDir: '/usr/local/apache2',
-  }),
+    layers: [...(await agnhostLayers(s)), { comment: `${name}'s html`, entries: [file(`${name}.jpg`, await readFile(join(html, `${name}.jpg`))), file('data.json', await readFile(join(html, 'data.json')))] }],
+    entrypoint: ['/agnhost'], cmd: ['test-webserver'], env: [PATH_ENV],
+  };
+};
+
+const busybox = (user?: string): Recipe => async (ref) => ({ ref, layers: [{ comment: 'busybox-static (Debian)', entries: await toolsLayer(false) }], cmd: ['sh'], env: [PATH_ENV], ...(user ? { user } : {}) });
+
+const RECIPES: Record<string, Recipe> = {
+  'registry.k8s.io/e2e-test-images/agnhost': agnhost,
+  'registry.k8s.io/e2e-test-images/kitten': agnhostWebserver('kitten'),
+  'registry.k8s.io/e2e-test-images/nautilus': agnhostWebserver('nautilus'),
+  'registry.k8s.io/e2e-test-images/busybox': busybox(),
+  'registry.k8s.io/e2e-test-images/nonroot': busybox('1234'),
   'registry.k8s.io/pause': async (ref, s) => ({ ref, entries: [{ path: 'pause', type: 'file', mode: 0o755, content: await readFile(s.pauseBinary) }], entrypoint: ['/pause'] }),
 };
 
@@ -163,15 +119,6 @@ export function imageSpec(ref: string, sources: E2eImageSources): Promise<ImageS
   const recipe = RECIPES[repository(ref)];
   if (!recipe) throw new Error(`no recipe for ${ref}`);
   return recipe(ref, sources);
-}
-
-/** The files an image is made of, for the import stamp (a changed binary re-imports it). */
-export function imageSourceFiles(ref: string, s: E2eImageSources): string[] {
-  const repo = repository(ref);
-  if (repo.endsWith('/agnhost')) return [join(s.e2eBin, 'agnhost'), '/usr/bin/busybox', '/usr/bin/dig', s.corednsBinary];
-  if (repo.endsWith('/pause')) return [s.pauseBinary];
-  if (repo.endsWith('/httpd')) return ['/usr/bin/busybox', '/usr/sbin/apache2'];
-  return ['/usr/bin/busybox', '/usr/bin/dig'].filter((f) => existsSync(f));
 }
 
 /** The image references `e2e.test --list-images` prints (one per line). */

@@ -22,7 +22,8 @@ import { testbedConfig as c } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
 import { machineImageTarget } from '../testbed/machine.ts';
 import type { Worker } from '../testbed/worker.ts';
-import { imageSpec, listImages, planImages, type E2eImageSources } from './images.ts';
+import { preflight, TESTBED_PACKAGES } from '../testbed/preflight.ts';
+import { HOST_PACKAGES, imageSpec, listImages, planImages, type E2eImageSources } from './images.ts';
 import { counts, junitReport, markdownReport, parseJunit, type RunSummary } from './report.ts';
 import { ciSubset, fullConformance, ginkgoSelectionArgs, type Selection } from './selection.ts';
 import { conformanceCluster, type ConformanceCluster } from './tenant.ts';
@@ -95,6 +96,8 @@ export async function runConformance(options: ConformanceOptions): Promise<RunSu
   const version = c.versions.kubernetes;
   const work = await mkdtemp(join(tmpdir(), 'kubeception-conformance-'));
   const timings: Record<string, number> = {};
+  // the Debian packages the suite's images are made of, with the test bed's own (one preflight per process)
+  await preflight([...Object.keys(TESTBED_PACKAGES), ...HOST_PACKAGES]);
   let t0 = Date.now();
   say(`building e2e.test, ginkgo, agnhost ${version} (cached after the first time)`);
   await buildSuite();

@@ -27,7 +27,7 @@ export const CI_SUBSET: string[] = [
   String.raw`\[sig-api-machinery\] Garbage collector should delete RS created by deployment when not orphaning`,
   String.raw`\[sig-api-machinery\] server version should find the server version`,
   // the kubernetes Service's Endpoints and EndpointSlice
-  String.raw`\[sig-network\] EndpointSlice should have Endpoints and EndpointSlices pointing to API Server`,
+  String.raw`\[sig-network\] API Server should have Endpoints and EndpointSlices pointing to API Server`,
   // DNS and Services
   String.raw`\[sig-network\] DNS should provide DNS for the cluster`,
   String.raw`\[sig-network\] DNS should provide DNS for services`,
