@@ -8,9 +8,13 @@
 // - kitten and nautilus (kubectl's Update Demo): agnhost plus their html/ folder, running test-webserver, as
 //   their Dockerfiles make them;
 // - nonroot: busybox, user 1234;
+// - nginx (both tags): Debian's nginx (its .deb, fetched with `apt-get download`, unpacked, not installed: its
+//   maintainer scripts would start a server on the machine) with the libraries it loads, configured like the
+//   official image (port 80, /usr/share/nginx/html, logs to stdout/stderr, `nginx -g 'daemon off;'`);
 // - pause: the test bed's pause program under the tag the suite names.
 // Images the suite lists that have no recipe here are reported by name (what needs them fails or is skipped).
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageSpec, LayerEntry } from '../../images/archive.ts';
 import { hostFilesLayer } from '../testbed/host-files.ts';
@@ -25,6 +29,8 @@ export interface E2eImageSources {
   /** The test bed's pause program (built by its images step) and CoreDNS binary. */
   pauseBinary: string;
   corednsBinary: string;
+  /** Debian's nginx and nginx-common unpacked (debianPackages). */
+  nginxRoot: string;
   /** The kubernetes module's source folder (agnhost's porter certificates). */
   kubernetesSource: string;
 }
@@ -98,7 +104,72 @@ const agnhostWebserver = (name: string): Recipe => async (ref, s) => {
 
 const busybox = (user?: string): Recipe => async (ref) => ({ ref, layers: [{ comment: 'busybox-static (Debian)', entries: await toolsLayer(false) }], cmd: ['sh'], env: [PATH_ENV], ...(user ? { user } : {}) });
 
+/**
+ * Debian packages unpacked (not installed) into `<cacheDir>/root`: `apt-get download` fetches the candidate
+ * versions, `dpkg-deb -x` unpacks them. Kept while the folder exists.
+ */
+export async function debianPackages(cacheDir: string, packages: string[]): Promise<string> {
+  const root = join(cacheDir, 'root');
+  if (existsSync(join(cacheDir, 'unpacked'))) return root;
+  await rm(cacheDir, { recursive: true, force: true });
+  await mkdir(root, { recursive: true });
+  await run('apt-get', ['download', ...packages], { cwd: cacheDir });
+  for (const deb of (await readdir(cacheDir)).filter((f) => f.endsWith('.deb'))) await run('dpkg-deb', ['-x', join(cacheDir, deb), root]);
+  await mkdir(join(cacheDir, 'unpacked'));
+  return root;
+}
+
+const NGINX_CONF = `user www-data;
+worker_processes 1;
+pid /run/nginx.pid;
+error_log stderr notice;
+events { worker_connections 1024; }
+http {
+  include /etc/nginx/mime.types;
+  default_type application/octet-stream;
+  access_log /dev/stdout;
+  sendfile on;
+  keepalive_timeout 65;
+  server {
+    listen 80;
+    listen [::]:80;
+    server_name localhost;
+    location / { root /usr/share/nginx/html; index index.html index.htm; }
+  }
+}
+`;
+
+const nginx: Recipe = async (ref, s) => {
+  const binary = join(s.nginxRoot, 'usr', 'sbin', 'nginx');
+  const { stdout } = await run('ldd', [binary]);
+  const libraries = [...stdout.matchAll(/=> (\/\S+)/g)].map((m) => m[1]!);
+  const libs = await hostFilesLayer(libraries);
+  return {
+    ref,
+    layers: [
+      { comment: 'busybox-static (Debian)', entries: await toolsLayer(false) },
+      {
+        comment: 'nginx (Debian, unpacked) and its libraries',
+        entries: [
+          ...libs.filter((e) => !['lib', 'lib64', 'bin', 'sbin'].includes(e.path)),
+          { path: 'usr/sbin/nginx', type: 'file', mode: 0o755, content: await readFile(binary) },
+          dir('etc/nginx'),
+          file('etc/nginx/nginx.conf', NGINX_CONF),
+          file('etc/nginx/mime.types', await readFile(join(s.nginxRoot, 'etc', 'nginx', 'mime.types'))),
+          file('etc/passwd', `${PASSWD}www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n`),
+          file('etc/group', `${GROUP}www-data:x:33:\n`),
+          dir('usr/share/nginx/html'),
+          file('usr/share/nginx/html/index.html', '<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>\n'),
+          dir('var/lib/nginx'), dir('var/log/nginx'), dir('run'),
+        ],
+      },
+    ],
+    cmd: ['nginx', '-g', 'daemon off;'], env: [PATH_ENV],
+  };
+};
+
 const RECIPES: Record<string, Recipe> = {
+  'registry.k8s.io/e2e-test-images/nginx': nginx,
   'registry.k8s.io/e2e-test-images/agnhost': agnhost,
   'registry.k8s.io/e2e-test-images/kitten': agnhostWebserver('kitten'),
   'registry.k8s.io/e2e-test-images/nautilus': agnhostWebserver('nautilus'),

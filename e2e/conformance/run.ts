@@ -23,7 +23,7 @@ import { run } from '../testbed/exec.ts';
 import { machineImageTarget } from '../testbed/machine.ts';
 import type { Worker } from '../testbed/worker.ts';
 import { preflight, TESTBED_PACKAGES } from '../testbed/preflight.ts';
-import { HOST_PACKAGES, imageSpec, listImages, planImages, type E2eImageSources } from './images.ts';
+import { debianPackages, HOST_PACKAGES, imageSpec, listImages, planImages, type E2eImageSources } from './images.ts';
 import { counts, junitReport, markdownReport, parseJunit, type RunSummary } from './report.ts';
 import { ciSubset, fullConformance, ginkgoSelectionArgs, type Selection } from './selection.ts';
 import { conformanceCluster, type ConformanceCluster } from './tenant.ts';
@@ -60,6 +60,7 @@ async function suiteImages(dir: string): Promise<{ missing: string[]; load: (w: 
     e2eBin,
     pauseBinary: await pauseBinary(),
     corednsBinary: join(c.bin.coredns, 'coredns'),
+    nginxRoot: await debianPackages(join(c.cacheRoot, 'debian', 'nginx'), ['nginx', 'nginx-common']),
     kubernetesSource: (await run('go', ['list', '-m', '-f', '{{.Dir}}', 'k8s.io/kubernetes'], { cwd: join(c.cacheRoot, 'work', `kubernetes-e2e-${c.versions.kubernetes}`) })).stdout.trim(),
   };
   const archives: string[] = [];
