@@ -11,6 +11,8 @@
 // - nginx (both tags): Debian's nginx (its .deb, fetched with `apt-get download`, unpacked, not installed: its
 //   maintainer scripts would start a server on the machine) with the libraries it loads, configured like the
 //   official image (port 80, /usr/share/nginx/html, logs to stdout/stderr, `nginx -g 'daemon off;'`);
+// - sample-apiserver (the aggregator spec): the binary built from k8s.io/sample-apiserver at the tenant's
+//   version, on busybox (upstream: alpine); etcd beside it: the test bed's etcd build at /usr/local/bin;
 // - pause: the test bed's pause program under the tag the suite names.
 // Images the suite lists that have no recipe here are reported by name (what needs them fails or is skipped).
 import { existsSync } from 'node:fs';
@@ -29,6 +31,8 @@ export interface E2eImageSources {
   /** The test bed's pause program (built by its images step) and CoreDNS binary. */
   pauseBinary: string;
   corednsBinary: string;
+  /** Folder of the test bed's etcd and etcdctl. */
+  etcdBin: string;
   /** Debian's nginx and nginx-common unpacked (debianPackages). */
   nginxRoot: string;
   /** The kubernetes module's source folder (agnhost's porter certificates). */
@@ -175,6 +179,24 @@ const RECIPES: Record<string, Recipe> = {
   'registry.k8s.io/e2e-test-images/nautilus': agnhostWebserver('nautilus'),
   'registry.k8s.io/e2e-test-images/busybox': busybox(),
   'registry.k8s.io/e2e-test-images/nonroot': busybox('1234'),
+  'registry.k8s.io/e2e-test-images/sample-apiserver': async (ref, s) => ({
+    ref,
+    layers: [
+      { comment: 'busybox-static (Debian)', entries: await toolsLayer(false) },
+      { comment: 'sample-apiserver (k8s.io/sample-apiserver)', entries: [{ path: 'sample-apiserver', type: 'file', mode: 0o755, content: await readFile(join(s.e2eBin, 'sample-apiserver')) }] },
+    ],
+    entrypoint: ['/sample-apiserver'], env: [PATH_ENV],
+  }),
+  'registry.k8s.io/etcd': async (ref, s) => ({
+    ref,
+    entries: [
+      { path: 'usr/local/bin/etcd', type: 'file', mode: 0o755, content: await readFile(join(s.etcdBin, 'etcd')) },
+      { path: 'usr/local/bin/etcdctl', type: 'file', mode: 0o755, content: await readFile(join(s.etcdBin, 'etcdctl')) },
+      dir('tmp', 0o1777),
+    ],
+    entrypoint: ['/usr/local/bin/etcd'],
+    env: [PATH_ENV],
+  }),
   'registry.k8s.io/pause': async (ref, s) => ({ ref, entries: [{ path: 'pause', type: 'file', mode: 0o755, content: await readFile(s.pauseBinary) }], entrypoint: ['/pause'] }),
 };
 

@@ -60,6 +60,7 @@ async function suiteImages(dir: string): Promise<{ missing: string[]; load: (w: 
     e2eBin,
     pauseBinary: await pauseBinary(),
     corednsBinary: join(c.bin.coredns, 'coredns'),
+    etcdBin: c.bin.etcd,
     nginxRoot: await debianPackages(join(c.cacheRoot, 'debian', 'nginx'), ['nginx', 'nginx-common']),
     kubernetesSource: (await run('go', ['list', '-m', '-f', '{{.Dir}}', 'k8s.io/kubernetes'], { cwd: join(c.cacheRoot, 'work', `kubernetes-e2e-${c.versions.kubernetes}`) })).stdout.trim(),
   };
