@@ -64,29 +64,18 @@ async function suiteImages(dir: string): Promise<{ missing: string[]; load: (w: 
     nginxRoot: await debianPackages(join(c.cacheRoot, 'debian', 'nginx'), ['nginx', 'nginx-common']),
     kubernetesSource: (await run('go', ['list', '-m', '-f', '{{.Dir}}', 'k8s.io/kubernetes'], { cwd: join(c.cacheRoot, 'work', `kubernetes-e2e-${c.versions.kubernetes}`) })).stdout.trim(),
   };
-  // One archive per repository: the other tags of it (agnhost 2.55 and 2.66.1, both busybox and nginx tags)
-  // are the same image, tagged after the import instead of importing the same layers again.
-  const archives: { file: string; ref: string; alsoAs: string[] }[] = [];
+  const archives: string[] = [];
   for (const ref of buildable) {
-    const repo = ref.replace(/:[^/:]+$/, '');
-    const same = archives.find((a) => a.ref.replace(/:[^/:]+$/, '') === repo);
-    if (same) {
-      same.alsoAs.push(ref);
-      continue;
-    }
     const file = join(dir, `${ref.replace(/[/:]/g, '_')}.tar`);
     await writeFile(file, dockerArchive(await imageSpec(ref, sources)));
-    archives.push({ file, ref, alsoAs: [] });
+    archives.push(file);
   }
-  say(`images built: ${buildable.join(', ')}; not built (no recipe): ${missing.length} (${missing.join(', ')})`);
+  say(`images built: ${buildable.join(', ')}; not built (no recipe): ${missing.length}`);
   return {
     missing,
     load: async (w) => {
-      const ctr = ['--address', machineImageTarget(w).socket, '-n', 'k8s.io', 'images'];
-      for (const a of archives) {
-        await run('ctr', [...ctr, 'import', a.file]);
-        for (const other of a.alsoAs) await run('ctr', [...ctr, 'tag', '--force', a.ref, other]);
-      }
+      const target = machineImageTarget(w);
+      for (const file of archives) await run('ctr', ['--address', target.socket, '-n', 'k8s.io', 'images', 'import', file]);
     },
   };
 }
