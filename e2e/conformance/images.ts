@@ -208,10 +208,16 @@ export function planImages(refs: string[]): { buildable: string[]; missing: stri
   return { buildable, missing: refs.filter((r) => !buildable.includes(r)) };
 }
 
-export function imageSpec(ref: string, sources: E2eImageSources): Promise<ImageSpec> {
+/**
+ * The image of `ref`. Its config names the reference in a label, so two tags made the same way (agnhost
+ * 2.55 and 2.66.1, both nginx tags) are two images: containerd 1.6 reports a container's image as the first
+ * tag of its image, and specs compare the reported image with the one they asked for.
+ */
+export async function imageSpec(ref: string, sources: E2eImageSources): Promise<ImageSpec> {
   const recipe = RECIPES[repository(ref)];
   if (!recipe) throw new Error(`no recipe for ${ref}`);
-  return recipe(ref, sources);
+  const spec = await recipe(ref, sources);
+  return { ...spec, labels: { ...spec.labels, 'io.kubeception.e2e-image': ref } };
 }
 
 /** The image references `e2e.test --list-images` prints (one per line). */
