@@ -21,7 +21,7 @@ import { dockerArchive } from '../../images/archive.ts';
 import { testbedConfig as c } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
 import { machineImageTarget } from '../testbed/machine.ts';
-import type { Worker } from '../testbed/worker.ts';
+import { workerImages, type Worker } from '../testbed/worker.ts';
 import { preflight, TESTBED_PACKAGES } from '../testbed/preflight.ts';
 import { debianPackages, HOST_PACKAGES, imageSpec, listImages, planImages, type E2eImageSources } from './images.ts';
 import { counts, junitReport, markdownReport, parseJunit, type RunSummary } from './report.ts';
@@ -55,7 +55,8 @@ async function pauseBinary(): Promise<string> {
 /** The suite's images as docker-archives, built once per run; imported into each worker by `load`. */
 async function suiteImages(dir: string): Promise<{ missing: string[]; load: (w: Worker) => Promise<void> }> {
   const refs = await listImages(join(e2eBin, 'e2e.test'));
-  const { buildable, missing } = planImages(refs);
+  // what every worker machine gets already (the pause image) is not made twice
+  const { buildable, missing } = planImages(refs.filter((r) => !workerImages.includes(r)));
   const sources: E2eImageSources = {
     e2eBin,
     pauseBinary: await pauseBinary(),
@@ -70,7 +71,7 @@ async function suiteImages(dir: string): Promise<{ missing: string[]; load: (w: 
     await writeFile(file, dockerArchive(await imageSpec(ref, sources)));
     archives.push(file);
   }
-  say(`images built: ${buildable.join(', ')}; not built (no recipe): ${missing.length}`);
+  say(`images built: ${buildable.join(', ')}; not built (no recipe): ${missing.join(', ')}`);
   return {
     missing,
     load: async (w) => {
