@@ -2,8 +2,8 @@
 // (no registry is reachable), from real parts:
 // - agnhost: the binary built from k8s.io/kubernetes/test/images/agnhost (build-kubernetes.sh e2e), laid out
 //   as its Dockerfile does (/agnhost, /agnhost-2, porter's localhost.crt/.key, /uploads, the user and group
-//   the SupplementalGroups specs expect, the tools specs exec in it: a shell and coreutils from Debian's
-//   busybox-static, dig and nslookup from bind9-dnsutils, curl, and the test bed's CoreDNS at /coredns);
+//   the SupplementalGroups specs expect, the tools specs exec in it (toolsLayer: Debian's dash, bash, OpenBSD
+//   netcat, dig, nslookup, curl, ip, ss, busybox-static for the rest), and the test bed's CoreDNS at /coredns);
 // - busybox: Debian's busybox-static with its applets;
 // - kitten and nautilus (kubectl's Update Demo): agnhost plus their html/ folder, running test-webserver, as
 //   their Dockerfiles make them;
@@ -23,7 +23,7 @@ import { hostFilesLayer } from '../testbed/host-files.ts';
 import { run } from '../testbed/exec.ts';
 
 /** Where the Debian packages' files are: they are installed on the machine (conformance preflight). */
-export const HOST_PACKAGES = ['busybox-static', 'bind9-dnsutils', 'curl'] as const;
+export const HOST_PACKAGES = ['busybox-static', 'bind9-dnsutils', 'curl', 'netcat-openbsd', 'dash', 'bash', 'iproute2'] as const;
 
 export interface E2eImageSources {
   /** Folder with e2e.test, ginkgo and agnhost. */
@@ -59,10 +59,19 @@ async function busyboxLayer(taken: Set<string>): Promise<LayerEntry[]> {
   return out;
 }
 
-/** dig, nslookup and curl with their libraries (merged-/usr links included), plus busybox for the rest. */
+/**
+ * The tools specs run in agnhost-based images (upstream installs them from Alpine): Debian's dash as /bin/sh
+ * and bash, OpenBSD netcat as nc (specs use `nc -v -t`/`-u`, which busybox's small nc lacks), dig, nslookup,
+ * curl, ip and ss, with their libraries; busybox links for the rest (ls, cat, wget, ...). Not busybox's ash as
+ * /bin/sh: Debian builds it to prefer its own applets over files on the PATH, so `nc` would be busybox's.
+ * Without `withTools`: busybox alone (the busybox image, as upstream's).
+ */
 async function toolsLayer(withTools: boolean): Promise<LayerEntry[]> {
-  const host = withTools ? await hostFilesLayer(['/usr/bin/dig', '/usr/bin/nslookup', '/usr/bin/curl']) : [];
-  if (!withTools) {
+  const tools = ['/usr/bin/dash', '/usr/bin/bash', '/usr/bin/nc.openbsd', '/usr/bin/dig', '/usr/bin/nslookup', '/usr/bin/curl', '/usr/bin/ss', '/usr/sbin/ip'];
+  const host = withTools ? await hostFilesLayer(tools) : [];
+  if (withTools) {
+    host.push({ path: 'usr/bin/sh', type: 'symlink', mode: 0o777, linkTarget: 'dash' }, { path: 'usr/bin/nc', type: 'symlink', mode: 0o777, linkTarget: 'nc.openbsd' });
+  } else {
     for (const [link, target] of [['lib', 'usr/lib'], ['lib64', 'usr/lib64'], ['bin', 'usr/bin'], ['sbin', 'usr/sbin']]) {
       host.push({ path: link!, type: 'symlink', mode: 0o777, linkTarget: target! });
     }
