@@ -8,6 +8,8 @@
 // - kitten and nautilus (kubectl's Update Demo): agnhost plus their html/ folder, running test-webserver, as
 //   their Dockerfiles make them;
 // - nonroot: busybox, user 1234;
+// - glibc-dns-testing (the DNS specs' glibc querier; upstream: Debian bookworm with dnsutils and CoreDNS): the
+//   same Debian tools as agnhost's, CoreDNS at /coredns;
 // - nginx (both tags): Debian's nginx (its .deb, fetched with `apt-get download`, unpacked, not installed: its
 //   maintainer scripts would start a server on the machine) with the libraries it loads, configured like the
 //   official image (port 80, /usr/share/nginx/html, logs to stdout/stderr, `nginx -g 'daemon off;'`);
@@ -188,6 +190,14 @@ const RECIPES: Record<string, Recipe> = {
   'registry.k8s.io/e2e-test-images/nautilus': agnhostWebserver('nautilus'),
   'registry.k8s.io/e2e-test-images/busybox': busybox(),
   'registry.k8s.io/e2e-test-images/nonroot': busybox('1234'),
+  'registry.k8s.io/e2e-test-images/glibc-dns-testing': async (ref, s) => ({
+    ref,
+    layers: [
+      { comment: 'dash, bash, nc, dig, nslookup, curl, ip, ss, busybox (Debian)', entries: await toolsLayer(true) },
+      { comment: 'CoreDNS', entries: [{ path: 'coredns', type: 'file', mode: 0o755, content: await readFile(s.corednsBinary) }] },
+    ],
+    cmd: ['sh'], env: [PATH_ENV],
+  }),
   'registry.k8s.io/e2e-test-images/sample-apiserver': async (ref, s) => ({
     ref,
     layers: [
