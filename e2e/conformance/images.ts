@@ -47,16 +47,24 @@ const file = (path: string, content: string | Buffer, mode = 0o644): LayerEntry 
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\nuser-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n';
 const GROUP = 'root:x:0:\nuser-defined-in-image:x:1000:\ngroup-defined-in-image:x:50000:user-defined-in-image\nnogroup:x:65534:\n';
 
-/** Debian's static busybox with a link per applet under merged /usr (bin -> usr/bin), skipping names `taken`. */
+/**
+ * Debian's static busybox with a link per applet under merged /usr (bin -> usr/bin), skipping names `taken`.
+ * Every applet is in /bin, as in upstream's busybox image (the sysctl spec runs /bin/sysctl); the ones Debian
+ * places in sbin are in /sbin too.
+ */
 async function busyboxLayer(taken: Set<string>): Promise<LayerEntry[]> {
   const busybox = '/usr/bin/busybox';
   const { stdout } = await run(busybox, ['--list-full']);
   const out: LayerEntry[] = [{ path: 'usr/bin/busybox', type: 'file', mode: 0o755, content: await readFile(busybox) }];
-  for (const applet of stdout.split('\n').filter(Boolean)) {
-    const path = applet.replace(/^(s?bin)\//, 'usr/$1/');
-    if (path === 'usr/bin/busybox' || taken.has(path)) continue;
+  const link = (path: string) => {
+    if (path === 'usr/bin/busybox' || taken.has(path)) return;
     taken.add(path);
     out.push({ path, type: 'symlink', mode: 0o777, linkTarget: '/usr/bin/busybox' });
+  };
+  for (const applet of stdout.split('\n').filter(Boolean)) {
+    const name = applet.split('/').at(-1)!;
+    link(`usr/bin/${name}`);
+    if (/^(usr\/)?sbin\//.test(applet)) link(`usr/sbin/${name}`);
   }
   return out;
 }
