@@ -26,6 +26,8 @@ export const CI_SUBSET: string[] = [
   String.raw`\[sig-api-machinery\] ResourceQuota should create a ResourceQuota and capture the life of a pod`,
   String.raw`\[sig-api-machinery\] Garbage collector should delete RS created by deployment when not orphaning`,
   String.raw`\[sig-api-machinery\] server version should find the server version`,
+  // service account tokens checked by a pod against the issuer's discovery document and keys
+  String.raw`\[sig-auth\] ServiceAccounts ServiceAccountIssuerDiscovery should support OIDC discovery of service account issuer`,
   // the kubernetes Service's Endpoints and EndpointSlice
   String.raw`\[sig-network\] API Server should have Endpoints and EndpointSlices pointing to API Server`,
   // DNS and Services
