@@ -2,9 +2,9 @@
 // (no registry is reachable), from real parts:
 // - agnhost: the binary built from k8s.io/kubernetes/test/images/agnhost (build-kubernetes.sh e2e), laid out
 //   as its Dockerfile does (/agnhost, /agnhost-2, porter's localhost.crt/.key, /uploads, the user and group
-//   the SupplementalGroups specs expect, the tools specs exec in it (toolsLayer: Debian's dash, bash, OpenBSD
+//   the SupplementalGroups specs expect, the tools specs exec in it (toolsLayer: Debian's bash as sh, OpenBSD
 //   netcat, dig, nslookup, curl, ip, ss, busybox-static for the rest), and the test bed's CoreDNS at /coredns);
-// - busybox: Debian's busybox-static with its applets;
+// - busybox: Debian's busybox-static with its applets, bash as /bin/sh (toolsLayer says why);
 // - kitten and nautilus (kubectl's Update Demo): agnhost plus their html/ folder, running test-webserver, as
 //   their Dockerfiles make them;
 // - nonroot: busybox, user 1234;
@@ -25,7 +25,7 @@ import { hostFilesLayer } from '../testbed/host-files.ts';
 import { run } from '../testbed/exec.ts';
 
 /** Where the Debian packages' files are: they are installed on the machine (conformance preflight). */
-export const HOST_PACKAGES = ['busybox-static', 'bind9-dnsutils', 'curl', 'netcat-openbsd', 'dash', 'bash', 'iproute2'] as const;
+export const HOST_PACKAGES = ['busybox-static', 'bind9-dnsutils', 'curl', 'netcat-openbsd', 'bash', 'iproute2'] as const;
 
 export interface E2eImageSources {
   /** Folder with e2e.test, ginkgo and agnhost. */
@@ -70,22 +70,18 @@ async function busyboxLayer(taken: Set<string>): Promise<LayerEntry[]> {
 }
 
 /**
- * The tools specs run in agnhost-based images (upstream installs them from Alpine): Debian's dash as /bin/sh
- * and bash, OpenBSD netcat as nc (specs use `nc -v -t`/`-u`, which busybox's small nc lacks), dig, nslookup,
- * curl, ip and ss, with their libraries; busybox links for the rest (ls, cat, wget, ...). Not busybox's ash as
- * /bin/sh: Debian builds it to prefer its own applets over files on the PATH, so `nc` would be busybox's.
- * Without `withTools`: busybox alone (the busybox image, as upstream's).
+ * The shell and tools of the images. /bin/sh is Debian's bash: it passes environment variables whose names are
+ * not shell identifiers (`data-1`, the ConfigMap env spec) on to what it runs, as busybox 1.37's ash in
+ * upstream's images does (Debian's dash and busybox 1.35 drop them), and it runs the programs on the PATH
+ * (Debian's busybox-static ash prefers its own applets, so `nc` would be busybox's small one). With
+ * `withTools` (agnhost-based images; upstream installs them from Alpine): OpenBSD netcat as nc (specs use
+ * `nc -v -t`/`-u`), dig, nslookup, curl, ip and ss with their libraries. Busybox links for everything else.
  */
 async function toolsLayer(withTools: boolean): Promise<LayerEntry[]> {
-  const tools = ['/usr/bin/dash', '/usr/bin/bash', '/usr/bin/nc.openbsd', '/usr/bin/dig', '/usr/bin/nslookup', '/usr/bin/curl', '/usr/bin/ss', '/usr/sbin/ip'];
-  const host = withTools ? await hostFilesLayer(tools) : [];
-  if (withTools) {
-    host.push({ path: 'usr/bin/sh', type: 'symlink', mode: 0o777, linkTarget: 'dash' }, { path: 'usr/bin/nc', type: 'symlink', mode: 0o777, linkTarget: 'nc.openbsd' });
-  } else {
-    for (const [link, target] of [['lib', 'usr/lib'], ['lib64', 'usr/lib64'], ['bin', 'usr/bin'], ['sbin', 'usr/sbin']]) {
-      host.push({ path: link!, type: 'symlink', mode: 0o777, linkTarget: target! });
-    }
-  }
+  const tools = withTools ? ['/usr/bin/nc.openbsd', '/usr/bin/dig', '/usr/bin/nslookup', '/usr/bin/curl', '/usr/bin/ss', '/usr/sbin/ip'] : [];
+  const host = await hostFilesLayer(['/usr/bin/bash', ...tools]);
+  host.push({ path: 'usr/bin/sh', type: 'symlink', mode: 0o777, linkTarget: 'bash' });
+  if (withTools) host.push({ path: 'usr/bin/nc', type: 'symlink', mode: 0o777, linkTarget: 'nc.openbsd' });
   const taken = new Set(host.map((e) => e.path));
   return [...host, ...(await busyboxLayer(taken)), dir('tmp', 0o1777), dir('etc'), file('etc/passwd', PASSWD), file('etc/group', GROUP), dir('root', 0o700)];
 }
@@ -97,7 +93,7 @@ const PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/
 const agnhostLayers = async (s: E2eImageSources) => {
   const porter = join(s.kubernetesSource, 'test', 'images', 'agnhost', 'porter');
   return [
-    { comment: 'busybox-static, dig, nslookup, curl (Debian)', entries: await toolsLayer(true) },
+    { comment: 'bash, nc, dig, nslookup, curl, ip, ss, busybox (Debian)', entries: await toolsLayer(true) },
     {
       comment: 'agnhost (k8s.io/kubernetes/test/images/agnhost), CoreDNS',
       entries: [
@@ -125,7 +121,7 @@ const agnhostWebserver = (name: string): Recipe => async (ref, s) => {
   };
 };
 
-const busybox = (user?: string): Recipe => async (ref) => ({ ref, layers: [{ comment: 'busybox-static (Debian)', entries: await toolsLayer(false) }], cmd: ['sh'], env: [PATH_ENV], ...(user ? { user } : {}) });
+const busybox = (user?: string): Recipe => async (ref) => ({ ref, layers: [{ comment: 'busybox-static, bash (Debian)', entries: await toolsLayer(false) }], cmd: ['sh'], env: [PATH_ENV], ...(user ? { user } : {}) });
 
 /**
  * Debian packages unpacked (not installed) into `<cacheDir>/root`: `apt-get download` fetches the candidate
@@ -170,7 +166,7 @@ const nginx: Recipe = async (ref, s) => {
   return {
     ref,
     layers: [
-      { comment: 'busybox-static (Debian)', entries: await toolsLayer(false) },
+      { comment: 'busybox-static, bash (Debian)', entries: await toolsLayer(false) },
       {
         comment: 'nginx (Debian, unpacked) and its libraries',
         entries: [
@@ -201,7 +197,7 @@ const RECIPES: Record<string, Recipe> = {
   'registry.k8s.io/e2e-test-images/glibc-dns-testing': async (ref, s) => ({
     ref,
     layers: [
-      { comment: 'dash, bash, nc, dig, nslookup, curl, ip, ss, busybox (Debian)', entries: await toolsLayer(true) },
+      { comment: 'bash, nc, dig, nslookup, curl, ip, ss, busybox (Debian)', entries: await toolsLayer(true) },
       { comment: 'CoreDNS', entries: [{ path: 'coredns', type: 'file', mode: 0o755, content: await readFile(s.corednsBinary) }] },
     ],
     cmd: ['sh'], env: [PATH_ENV],
@@ -209,7 +205,7 @@ const RECIPES: Record<string, Recipe> = {
   'registry.k8s.io/e2e-test-images/sample-apiserver': async (ref, s) => ({
     ref,
     layers: [
-      { comment: 'busybox-static (Debian)', entries: await toolsLayer(false) },
+      { comment: 'busybox-static, bash (Debian)', entries: await toolsLayer(false) },
       { comment: 'sample-apiserver (k8s.io/sample-apiserver)', entries: [{ path: 'sample-apiserver', type: 'file', mode: 0o755, content: await readFile(join(s.e2eBin, 'sample-apiserver')) }] },
     ],
     entrypoint: ['/sample-apiserver'], env: [PATH_ENV],
