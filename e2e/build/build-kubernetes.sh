@@ -178,12 +178,12 @@ build_metallb() {
 
 # The upstream conformance suite (npm run conformance, e2e/conformance/): e2e.test compiled from
 # k8s.io/kubernetes/test/e2e, the ginkgo CLI at the version kubernetes' go.mod pins (runs e2e.test in parallel),
-# and the binaries of the suite's own test images: agnhost (k8s.io/kubernetes/test/images/agnhost) and the
-# sample-apiserver (k8s.io/sample-apiserver, the aggregator spec). Same wrapper module shape as build_kubernetes
+# and the binaries of the suite's own test images: agnhost (k8s.io/kubernetes/test/images/agnhost), nnp
+# (test/images/nonewprivs) and the sample-apiserver (k8s.io/sample-apiserver, the aggregator spec). Same wrapper module shape as build_kubernetes
 # (the staging replaces), its own work folder, the shared Go build cache. Not part of the default set: only the
 # conformance runner builds it. What is missing is built; the rest is kept.
 build_e2e() {
-  local tools=(ginkgo agnhost sample-apiserver) missing_tools=0
+  local tools=(ginkgo agnhost nonewprivs sample-apiserver) missing_tools=0
   for t in "${tools[@]}"; do [ -x "$e2e_bin/$t" ] || missing_tools=1; done
   if [ $missing_tools = 0 ] && [ -x "$e2e_bin/e2e.test" ]; then
     log "kubernetes e2e $KUBE_VERSION: cached in $e2e_bin"; return
@@ -216,7 +216,7 @@ build_e2e() {
     ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=${minor_patch%%.*}"
     ld+=" -X $p.gitTreeState=clean -X $p.gitCommit=module-proxy-$KUBE_VERSION -X $p.buildDate=$date"
   done
-  local tool_pkgs=(github.com/onsi/ginkgo/v2/ginkgo k8s.io/kubernetes/test/images/agnhost k8s.io/sample-apiserver)
+  local tool_pkgs=(github.com/onsi/ginkgo/v2/ginkgo k8s.io/kubernetes/test/images/agnhost k8s.io/kubernetes/test/images/nonewprivs k8s.io/sample-apiserver)
   log "kubernetes e2e $KUBE_VERSION: resolving modules (ginkgo $ginkgo_version)"
   (cd "$work" && GOFLAGS=-mod=mod go list -test k8s.io/kubernetes/test/e2e "${tool_pkgs[@]}" >/dev/null)
   if [ $missing_tools = 1 ]; then

@@ -7,7 +7,8 @@
 // - busybox: Debian's busybox-static with its applets, bash as /bin/sh (toolsLayer says why);
 // - kitten and nautilus (kubectl's Update Demo): agnhost plus their html/ folder, running test-webserver, as
 //   their Dockerfiles make them;
-// - nonroot: busybox, user 1234;
+// - nonroot: busybox, user 1234; nonewprivs: busybox and nnp (test/images/nonewprivs) setuid root at
+//   /usr/local/bin/nnp, as its Dockerfile;
 // - glibc-dns-testing (the DNS specs' glibc querier; upstream: Debian bookworm with dnsutils and CoreDNS): the
 //   same Debian tools as agnhost's, CoreDNS at /coredns;
 // - nginx (both tags): Debian's nginx (its .deb, fetched with `apt-get download`, unpacked, not installed: its
@@ -194,6 +195,14 @@ const RECIPES: Record<string, Recipe> = {
   'registry.k8s.io/e2e-test-images/nautilus': agnhostWebserver('nautilus'),
   'registry.k8s.io/e2e-test-images/busybox': busybox(),
   'registry.k8s.io/e2e-test-images/nonroot': busybox('1234'),
+  'registry.k8s.io/e2e-test-images/nonewprivs': async (ref, s) => ({
+    ref,
+    layers: [
+      { comment: 'busybox-static, bash (Debian)', entries: await toolsLayer(false) },
+      { comment: 'nnp (k8s.io/kubernetes/test/images/nonewprivs), setuid root', entries: [dir('usr/local/bin'), { path: 'usr/local/bin/nnp', type: 'file', mode: 0o4755, content: await readFile(join(s.e2eBin, 'nonewprivs')) }] },
+    ],
+    cmd: ['nnp'], env: [PATH_ENV],
+  }),
   'registry.k8s.io/e2e-test-images/glibc-dns-testing': async (ref, s) => ({
     ref,
     layers: [
