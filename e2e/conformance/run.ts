@@ -4,7 +4,8 @@
 //   npm run conformance                      the [Conformance] set minus the named skips (selection.ts)
 //   npm run conformance -- --subset ci       the CI subset only (what e2e/tests/conformance.e2e.ts runs)
 //   npm run conformance -- --focus REGEX     specs of your own choice (repeatable; --skip REGEX too)
-//   options: --nodes N (ginkgo processes, default 4), --out DIR (default docs/conformance), --timeout MINUTES
+//   options: --nodes N (ginkgo processes, default 4), --out DIR (default docs/conformance), --timeout MINUTES,
+//   --name NAME (result files NAME.md, NAME.junit.xml; default the version), --workers I,J (machines wI, wJ; 5,6)
 //
 // Steps: build e2e.test, ginkgo and agnhost for the tenant's version (build-kubernetes.sh e2e, cached by
 // version), the suite's images (images.ts), the test bed (started or reused), a NodePort tenant with two
@@ -173,13 +174,14 @@ async function main(): Promise<void> {
     options: {
       subset: { type: 'string' }, focus: { type: 'string', multiple: true }, skip: { type: 'string', multiple: true },
       nodes: { type: 'string', default: '4' }, out: { type: 'string', default: join(c.repoRoot, 'docs', 'conformance') },
-      name: { type: 'string' }, timeout: { type: 'string', default: '240' },
+      name: { type: 'string' }, timeout: { type: 'string', default: '240' }, workers: { type: 'string', default: '5,6' },
     },
   });
   let selection: Selection = values.subset === 'ci' ? ciSubset() : fullConformance();
   if (values.focus?.length) selection = { focus: values.focus, skips: selection.skips };
   if (values.skip?.length) selection = { ...selection, skips: [...selection.skips, ...values.skip.map((pattern) => ({ pattern, reason: 'skipped on the command line' }))] };
-  const summary = await runConformance({ selection, nodes: Number(values.nodes), out: resolve(values.out!), name: values.name, timeoutMinutes: Number(values.timeout) });
+  const [a, b] = values.workers!.split(',').map(Number);
+  const summary = await runConformance({ selection, nodes: Number(values.nodes), out: resolve(values.out!), name: values.name, timeoutMinutes: Number(values.timeout), workerIndexes: [a!, b!] });
   say(`timings: ${Object.entries(summary.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}`);
   if (counts(summary.results).failed > 0 || summary.results.length === 0) process.exitCode = 1;
 }

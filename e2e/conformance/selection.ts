@@ -11,7 +11,12 @@ export interface NamedSkip {
  * The skips of a full `[Conformance]` run on the test bed. Each names the specs by their text and says what
  * the test bed lacks; everything else runs.
  */
-export const CONFORMANCE_SKIPS: NamedSkip[] = [];
+export const CONFORMANCE_SKIPS: NamedSkip[] = [
+  {
+    pattern: String.raw`\[sig-node\] ImageVolume should succeed with pod and pull policy of Always`,
+    reason: 'pulls its volume image from the registry (pull policy Always) into a runtime with image volumes (containerd >= 2.1): the test bed reaches no registry and its workers run Debian\'s containerd 1.6',
+  },
+];
 
 /**
  * The CI subset (`e2e/tests/conformance.e2e.ts`): conformance specs that check what a tenant serves, a few
