@@ -76,13 +76,17 @@ async function busyboxLayer(taken: Set<string>): Promise<LayerEntry[]> {
  * upstream's images does (Debian's dash and busybox 1.35 drop them), and it runs the programs on the PATH
  * (Debian's busybox-static ash prefers its own applets, so `nc` would be busybox's small one). With
  * `withTools` (agnhost-based images; upstream installs them from Alpine): OpenBSD netcat as nc (specs use
- * `nc -v -t`/`-u`), dig, nslookup, curl, ip and ss with their libraries. Busybox links for everything else.
+ * `nc -v -t`/`-u`), dig, nslookup, curl, ip, ss and getent with their libraries. Busybox links for everything else.
  */
 async function toolsLayer(withTools: boolean): Promise<LayerEntry[]> {
-  const tools = withTools ? ['/usr/bin/nc.openbsd', '/usr/bin/dig', '/usr/bin/nslookup', '/usr/bin/curl', '/usr/bin/ss', '/usr/sbin/ip'] : [];
+  const tools = withTools ? ['/usr/bin/nc.openbsd', '/usr/bin/dig', '/usr/bin/nslookup', '/usr/bin/curl', '/usr/bin/ss', '/usr/sbin/ip', '/usr/bin/getent'] : [];
   const host = await hostFilesLayer(['/usr/bin/bash', ...tools]);
   host.push({ path: 'usr/bin/sh', type: 'symlink', mode: 0o777, linkTarget: 'bash' });
-  if (withTools) host.push({ path: 'usr/bin/nc', type: 'symlink', mode: 0o777, linkTarget: 'nc.openbsd' });
+  if (withTools) {
+    host.push({ path: 'usr/bin/nc', type: 'symlink', mode: 0o777, linkTarget: 'nc.openbsd' });
+    // getent (the DNS specs' /etc/hosts lookups) resolves through glibc's NSS: the kubelet-written /etc/hosts first
+    host.push(file('etc/nsswitch.conf', 'hosts: files dns\n'));
+  }
   const taken = new Set(host.map((e) => e.path));
   return [...host, ...(await busyboxLayer(taken)), dir('tmp', 0o1777), dir('etc'), file('etc/passwd', PASSWD), file('etc/group', GROUP), dir('root', 0o700)];
 }
