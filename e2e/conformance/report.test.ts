@@ -28,6 +28,11 @@ test('a ginkgo JUnit report: specs with state and duration, setup nodes and unse
   assert.deepEqual(counts(results), { passed: 1, failed: 1, skipped: 1 });
 });
 
+test('a named skip is reported only for a spec the focus selects', () => {
+  assert.deepEqual(parseJunit(GINKGO_JUNIT, skips, ['DNS']).map((r) => r.state), ['passed', 'failed']);
+  assert.equal(parseJunit(GINKGO_JUNIT, skips, [String.raw`\[Conformance\]`]).filter((r) => r.state === 'skipped').length, 1);
+});
+
 test('a failed suite setup node counts as a failure', () => {
   const xml = '<testsuites><testsuite><testcase name="[SynchronizedBeforeSuite]" status="failed" time="600"><failure message="nodes not ready"></failure></testcase></testsuite></testsuites>';
   assert.deepEqual(parseJunit(xml), [{ name: '[SynchronizedBeforeSuite]', state: 'failed', seconds: 600, message: 'nodes not ready' }]);

@@ -25,10 +25,11 @@ function attribute(tag: string, name: string): string | undefined {
 /**
  * The specs of a ginkgo JUnit report. Ginkgo also lists the suite's setup nodes ([SynchronizedBeforeSuite],
  * [ReportAfterSuite], ...) as test cases: they are kept when they failed (a failed setup fails the run) and
- * dropped otherwise. Specs ginkgo skipped because they were not selected are dropped; specs skipped by name
- * get the reason of the named skip that matches.
+ * dropped otherwise. Specs ginkgo skipped because they were not selected are dropped; specs the focus selects
+ * and a named skip leaves out get the reason of that skip.
  */
-export function parseJunit(xml: string, skips: NamedSkip[] = []): SpecResult[] {
+export function parseJunit(xml: string, skips: NamedSkip[] = [], focus: string[] = []): SpecResult[] {
+  const selected = (name: string) => focus.length === 0 || focus.some((f) => new RegExp(f).test(name));
   const out: SpecResult[] = [];
   for (const m of xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)) {
     const tag = m[1]!;
@@ -46,7 +47,7 @@ export function parseJunit(xml: string, skips: NamedSkip[] = []): SpecResult[] {
     }
     if (isSetupNode) continue;
     if (status === 'skipped' || /<skipped\b/.test(body)) {
-      const reason = skipReason(name, skips);
+      const reason = selected(name) ? skipReason(name, skips) : undefined;
       if (reason !== undefined) out.push({ name, state: 'skipped', seconds, message: reason });
       continue;
     }

@@ -146,7 +146,7 @@ export async function runConformance(options: ConformanceOptions): Promise<RunSu
     timings['suite run'] = seconds;
     const junit = join(reportDir, 'junit.xml');
     if (!existsSync(junit)) throw new Error(`ginkgo exited ${code} without a JUnit report; see ${logFile}:\n${(await readFile(logFile, 'utf8')).slice(-3000)}`);
-    const results = parseJunit(await readFile(junit, 'utf8'), options.selection.skips);
+    const results = parseJunit(await readFile(junit, 'utf8'), options.selection.skips, options.selection.focus);
     const summary: RunSummary = {
       version, startedAt, seconds, nodes: options.nodes, focus: options.selection.focus, skips: options.selection.skips, missingImages: images.missing,
       cluster: `a NodePort tenant (1 apiserver, kube-proxy iptables, CoreDNS, konnectivity) with 2 worker machines (kubeadm join, containerd 1.6, bridge pod network routed by the host)`,
