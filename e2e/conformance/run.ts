@@ -14,7 +14,7 @@
 // The exit code is 1 when a spec failed.
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -54,7 +54,7 @@ async function pauseBinary(): Promise<string> {
 }
 
 /** The suite's images as docker-archives, built once per run; imported into each worker by `load`. */
-async function suiteImages(dir: string): Promise<{ missing: string[]; load: (w: Worker) => Promise<void> }> {
+async function suiteImages(dir: string): Promise<{ missing: string[]; load: (w: Worker) => Promise<void>; remove: () => Promise<void> }> {
   const refs = await listImages(join(e2eBin, 'e2e.test'));
   // what every worker machine gets already (the pause image) is not made twice
   const { buildable, missing } = planImages(refs.filter((r) => !workerImages.includes(r)));
@@ -75,6 +75,8 @@ async function suiteImages(dir: string): Promise<{ missing: string[]; load: (w: 
   say(`images built: ${buildable.join(', ')}; not built (no recipe): ${missing.join(', ')}`);
   return {
     missing,
+    // about 1 GB of archives: gone once the workers have the images (the log and the report stay)
+    remove: async () => void (await Promise.all(archives.map((f) => rm(f, { force: true })))),
     load: async (w) => {
       const target = machineImageTarget(w);
       for (const file of archives) await run('ctr', ['--address', target.socket, '-n', 'k8s.io', 'images', 'import', file]);
@@ -109,7 +111,8 @@ export async function runConformance(options: ConformanceOptions): Promise<RunSu
   t0 = Date.now();
   const images = await suiteImages(work);
   timings['images'] = (Date.now() - t0) / 1000;
-  const cluster = await conformanceCluster({ workerIndexes: options.workerIndexes ?? [5, 6], namespacePrefix: 'conformance', dir: work, loadImages: images.load, log: say });
+  const cluster = await conformanceCluster({ workerIndexes: options.workerIndexes ?? [5, 6], namespacePrefix: 'conformance', dir: work, loadImages: images.load, log: say })
+    .finally(() => images.remove());
   Object.assign(timings, cluster.timings);
   const logFile = join(work, 'e2e.log');
   const reportDir = join(work, 'report');
