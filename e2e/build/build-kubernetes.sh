@@ -3,7 +3,7 @@
 # repository, keyed by version, so a warm machine skips the build. Prints progress while go compiles.
 #
 #   e2e/build/build-kubernetes.sh            build what is missing, print the Kubernetes bin folder
-#   e2e/build/build-kubernetes.sh helm       build only the named parts (kubernetes etcd coredns helm konnectivity metallb flannel)
+#   e2e/build/build-kubernetes.sh helm       build only the named parts (kubernetes etcd coredns helm konnectivity metallb flannel e2e)
 #   KUBECEPTION_CACHE=/some/dir ...          cache root (default ~/.cache/kubeception)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,6 +18,7 @@ konnectivity_bin="$cache/konnectivity/$KONNECTIVITY_VERSION/bin"
 metallb_dir="$cache/metallb/$METALLB_VERSION"
 flannel_bin="$cache/flannel/$FLANNEL_VERSION/bin"
 flannel_cni_bin="$cache/flannel-cni-plugin/$FLANNEL_CNI_PLUGIN_VERSION/bin"
+e2e_bin="$cache/kubernetes-e2e/$KUBE_VERSION/bin"
 kube_cmds=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubeadm kubectl)
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
@@ -214,12 +215,77 @@ build_flannel() {
   "$flannel_bin/flanneld" --version >&2
 }
 
+# The upstream conformance suite (npm run conformance, e2e/conformance/): e2e.test compiled from
+# k8s.io/kubernetes/test/e2e, the ginkgo CLI at the version kubernetes' go.mod pins (runs e2e.test in parallel),
+# and the binaries of the suite's own test images: agnhost (k8s.io/kubernetes/test/images/agnhost), nnp
+# (test/images/nonewprivs) and the sample-apiserver (k8s.io/sample-apiserver, the aggregator spec). Same wrapper module shape as build_kubernetes
+# (the staging replaces), its own work folder, the shared Go build cache. Not part of the default set: only the
+# conformance runner builds it. What is missing is built; the rest is kept.
+build_e2e() {
+  local tools=(ginkgo agnhost nonewprivs sample-apiserver) missing_tools=0
+  for t in "${tools[@]}"; do [ -x "$e2e_bin/$t" ] || missing_tools=1; done
+  if [ $missing_tools = 0 ] && [ -x "$e2e_bin/e2e.test" ]; then
+    log "kubernetes e2e $KUBE_VERSION: cached in $e2e_bin"; return
+  fi
+  local minor_patch=${KUBE_VERSION#v1.}
+  local staging_version="v0.$minor_patch"
+  local work="$cache/work/kubernetes-e2e-$KUBE_VERSION"
+  mkdir -p "$work" "$e2e_bin"
+  local upstream_mod
+  upstream_mod=$(cd "$work" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  local ginkgo_version
+  ginkgo_version=$(awk '$1 == "github.com/onsi/ginkgo/v2" {print $2; exit}' "$upstream_mod")
+  {
+    echo "module kubeception.local/kubernetes-e2e-build"
+    echo
+    echo "go 1.26.0"
+    echo
+    echo "godebug default=go1.26"
+    echo
+    echo "require ("
+    echo "	k8s.io/kubernetes $KUBE_VERSION"
+    echo "	github.com/onsi/ginkgo/v2 $ginkgo_version"
+    echo ")"
+    echo
+    grep -E '^\s+k8s.io/[a-z0-9-]+ => \./staging' "$upstream_mod" | awk -v v="$staging_version" '{print "replace " $1 " => " $1 " " v}'
+  } >"$work/go.mod"
+  local date; date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  local ld="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=${minor_patch%%.*}"
+    ld+=" -X $p.gitTreeState=clean -X $p.gitCommit=module-proxy-$KUBE_VERSION -X $p.buildDate=$date"
+  done
+  local tool_pkgs=(github.com/onsi/ginkgo/v2/ginkgo k8s.io/kubernetes/test/images/agnhost k8s.io/kubernetes/test/images/nonewprivs k8s.io/sample-apiserver)
+  log "kubernetes e2e $KUBE_VERSION: resolving modules (ginkgo $ginkgo_version)"
+  (cd "$work" && GOFLAGS=-mod=mod go list -test k8s.io/kubernetes/test/e2e "${tool_pkgs[@]}" >/dev/null)
+  if [ $missing_tools = 1 ]; then
+    log "kubernetes e2e $KUBE_VERSION: compiling ${tools[*]}"
+    rm -rf "$e2e_bin.tools"; mkdir -p "$e2e_bin.tools"
+    build_with_progress "${tools[*]}" "$work" "$work/build-tools.log" -mod=mod -trimpath -ldflags "$ld" -o "$e2e_bin.tools/" "${tool_pkgs[@]}"
+    mv "$e2e_bin.tools"/* "$e2e_bin/"; rmdir "$e2e_bin.tools"
+  fi
+  if [ ! -x "$e2e_bin/e2e.test" ]; then
+    # go test -c: e2e.test is the package's test binary (-v would be a test flag here: progress is the time only)
+    log "kubernetes e2e $KUBE_VERSION: compiling e2e.test (cold: about 11 min on 2 cores beside other builds)"
+    ( cd "$work" && go test -c -mod=mod -trimpath -ldflags "$ld" -o "$e2e_bin/e2e.test.tmp" k8s.io/kubernetes/test/e2e ) >"$work/build-e2e.log" 2>&1 &
+    local pid=$! start=$SECONDS
+    while kill -0 "$pid" 2>/dev/null; do
+      sleep 20
+      log "e2e.test: compiling, $((SECONDS - start)) s"
+    done
+    if ! wait "$pid"; then tail -40 "$work/build-e2e.log" >&2; log "e2e.test: build failed, full log in $work/build-e2e.log"; return 1; fi
+    mv "$e2e_bin/e2e.test.tmp" "$e2e_bin/e2e.test"
+    log "e2e.test: done in $((SECONDS - start)) s"
+  fi
+  ls -l "$e2e_bin" >&2
+}
+
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(kubernetes etcd coredns helm konnectivity metallb flannel)
 for part in "${parts[@]}"; do
   case $part in
-    kubernetes | etcd | coredns | helm | konnectivity | metallb | flannel) "build_$part" ;;
-    *) log "unknown part '$part' (known: kubernetes etcd coredns helm konnectivity metallb flannel)"; exit 2 ;;
+    kubernetes | etcd | coredns | helm | konnectivity | metallb | flannel | e2e) "build_$part" ;;
+    *) log "unknown part '$part' (known: kubernetes etcd coredns helm konnectivity metallb flannel e2e)"; exit 2 ;;
   esac
 done
 echo "$kube_bin"

@@ -1,13 +1,12 @@
 // The work inside a tenant, run by the reconcile once the tenant's API server serves: operator/tenant's
 // bootstrap (RBAC, cluster-info, kubeadm/kubelet config, addons, kubelet serving CSRs), and the endpoints
-// of the tenant's own `kubernetes` Service. The apiservers run with --endpoint-reconciler-type=none (their
-// pod IPs are not what workers reach), so the operator publishes the public endpoint there instead.
+// of the tenant's own `kubernetes` Service (EndpointSlice and Endpoints: kubernetes-endpoints.ts).
 // The tenant is reached with its super-admin kubeconfig through one kept client per tenant (TenantClients).
-import { isIP } from 'node:net';
 import type { Logger } from 'pino';
-import { apply, parseServerUrl, secretNames, type Tenant, type TenantClients } from '../../core/index.ts';
+import { apply, secretNames, type Tenant, type TenantClients } from '../../core/index.ts';
 import { tenantBootstrapHook, type NodeSettings, type TenantBootstrapOutcome } from '../tenant/index.ts';
 import { describeError, isUnreachableError } from './describe-error.ts';
+import { kubernetesEndpointSlice, kubernetesEndpoints, kubernetesServiceTarget, type ResolveHost } from './kubernetes-endpoints.ts';
 
 /** What the reconcile hands over: the public endpoint and the tenant's host Secrets (data, base64) by name. */
 export interface BootstrapContext {
@@ -23,25 +22,6 @@ export type BootstrapResult = TenantBootstrapOutcome & { reachable?: boolean };
 
 export type BootstrapTenant = (tenant: Tenant, ctx: BootstrapContext) => Promise<BootstrapResult>;
 
-/** The EndpointSlice of `default/kubernetes`: the address and port clients outside the host reach. */
-export function kubernetesEndpointSlice(endpoint: string) {
-  const { host } = parseServerUrl(endpoint, 'the tenant endpoint');
-  const port = Number(new URL(endpoint).port || 443);
-  const family = isIP(host);
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: {
-      name: 'kubernetes',
-      namespace: 'default',
-      labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'kubeception.io' },
-    },
-    addressType: family === 6 ? 'IPv6' : family === 4 ? 'IPv4' : 'FQDN',
-    endpoints: [{ addresses: [host], conditions: { ready: true } }],
-    ports: [{ name: 'https', protocol: 'TCP', port }],
-  };
-}
-
 const secretText = (secrets: BootstrapContext['secrets'], name: string, key: string): string | undefined => {
   const encoded = secrets.get(name)?.[key];
   return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
@@ -53,6 +33,8 @@ export function tenantBootstrapper(deps: {
   imageRegistry: string;
   imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
   node?: NodeSettings;
+  /** How a DNS-name endpoint becomes the `kubernetes` Service's addresses (default: the system resolver). */
+  resolveHost?: ResolveHost;
 }): BootstrapTenant {
   const hook = tenantBootstrapHook({ logger: deps.logger, imageRegistry: deps.imageRegistry, imagePullPolicy: deps.imagePullPolicy, node: deps.node });
   return async (tenant, ctx) => {
@@ -74,7 +56,9 @@ export function tenantBootstrapper(deps: {
         return { ok: false, reason: 'EndpointUnreachable', message: `GET ${ctx.endpoint}/version: ${describeError(error)}`, conditions: [], reachable: false };
       }
     }
-    await apply(client, kubernetesEndpointSlice(ctx.endpoint), { signal: ctx.signal });
+    const target = await kubernetesServiceTarget(ctx.endpoint, deps.resolveHost);
+    await apply(client, kubernetesEndpointSlice(target), { signal: ctx.signal });
+    await apply(client, kubernetesEndpoints(target), { signal: ctx.signal });
     return { ...(await hook(tenant, { endpoint: ctx.endpoint, konnectivityServer: ctx.konnectivityServer, caCertPem, client, signal: ctx.signal })), reachable: true };
   };
 }

@@ -93,6 +93,7 @@ test('flags follow the spec: CIDRs, cluster domain, etcd members', () => {
   assert.equal(kcm.get('cluster-cidr'), '10.50.0.0/16');
   assert.equal(kcm.get('allocate-node-cidrs'), 'true');
   assert.equal(api.get('service-account-issuer'), 'https://kubernetes.default.svc.tenant.example');
+  assert.equal(api.get('service-account-jwks-uri'), 'https://kubernetes.default.svc.tenant.example/openid/v1/jwks', 'pods reach the keys at the issuer, not at the pod IP');
   // etcd lives in the HOST cluster: its names use the host domain, not the tenant's.
   assert.deepEqual(api.get('etcd-servers')!.split(','), [0, 1, 2].map(
     (i) => `https://demo-etcd-${i}.demo-etcd.tenant-demo.svc.cluster.local:2379`,

@@ -107,6 +107,11 @@ export function apiServerDefaultFlags(tenant: Tenant, options: ResolvedOptions):
     ['requestheader-group-headers', 'X-Remote-Group'],
     ['requestheader-username-headers', 'X-Remote-User'],
     ['service-account-issuer', `https://kubernetes.default.svc.${net.clusterDomain}`],
+    // The discovery document's jwks_uri: by default the apiserver derives it from its advertise address, here
+    // the pod IP, which no tenant pod can reach and the serving certificate does not name (the conformance
+    // spec ServiceAccountIssuerDiscovery failed on it). The issuer's own host is in the certificate and leads
+    // to the apiservers from every tenant pod through the kubernetes Service.
+    ['service-account-jwks-uri', `https://kubernetes.default.svc.${net.clusterDomain}/openid/v1/jwks`],
     ['service-account-key-file', `${PKI_DIR}/sa.pub`],
     ['service-account-signing-key-file', `${PKI_DIR}/sa.key`],
     ['service-account-lookup', 'true'],

@@ -9,6 +9,8 @@
 // (no tenants in production yet). 2026-12 the konnectivity-server container, its volumes and the
 // apiserver's egress selector (spec.addons.konnectivity, on by default): every tenant's control plane
 // re-rolls once on the upgrade to this operator version; the agents start in the tenants at the same time.
+// 2026-12 `--service-account-jwks-uri` at the issuer's host (OIDC discovery from tenant pods, conformance):
+// every tenant's control plane re-rolls once.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
@@ -43,11 +45,11 @@ function podTemplates(replicas: 1 | 3) {
 
 test('the rendered pod templates are pinned: a change re-rolls every tenant on the next operator upgrade', () => {
   assert.deepEqual(podTemplates(1), {
-    controlPlane: '15899e48abcf243f1140773a89edcb591fe5945fc0326c3486e798b996dbb347',
+    controlPlane: '634d4243e4d6f7f69555bdc96b8723ced69d3098c52504c17cd9330a002040c2',
     etcd: '4e60befd6a9c05adcd6649b9761629db627c8b1d26d4b848b5bddb47ce82c9a3',
   });
   assert.deepEqual(podTemplates(3), {
-    controlPlane: 'c4e7dd564835875b2b2fcbf10d4ed9f022139171d47628aca031d07ddaa53e0e',
+    controlPlane: '8f045f7cb85d6272216c1f5b9300b5d66e69bdf351cfa4827fa5e1f17a4da03e',
     etcd: '3c29a80bd8dc87271a5a429eaff099aa797e4ff8b42732b650a274e7dd224fd2',
   });
 });
