@@ -41,6 +41,18 @@ build_with_progress() {
   log "$label: done in $((SECONDS - start)) s"
 }
 
+# The linker flags of a Kubernetes binary built from the module proxy: stripped, and stamped with the version
+# (what `kubectl version`, `kubeadm version` and the apiserver's /version report), as upstream's build does.
+kube_version_ldflags() {
+  local minor_patch=${KUBE_VERSION#v1.} date ld="-s -w"
+  date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=${minor_patch%%.*}"
+    ld+=" -X $p.gitTreeState=clean -X $p.gitCommit=module-proxy-$KUBE_VERSION -X $p.buildDate=$date"
+  done
+  echo "$ld"
+}
+
 build_kubernetes() {
   local have=1
   for c in "${kube_cmds[@]}"; do [ -x "$kube_bin/$c" ] || have=0; done
@@ -67,12 +79,7 @@ build_kubernetes() {
   } >"$work/go.mod"
   local pkgs=()
   for c in "${kube_cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
-  local date; date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-  local ld="-s -w"
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=${minor_patch%%.*}"
-    ld+=" -X $p.gitTreeState=clean -X $p.gitCommit=module-proxy-$KUBE_VERSION -X $p.buildDate=$date"
-  done
+  local ld; ld=$(kube_version_ldflags)
   log "kubernetes $KUBE_VERSION: resolving modules (first time downloads ~500 MB)"
   (cd "$work" && go mod download -x 2>&1 | grep -c '^# get' >/dev/null || true)
   (cd "$work" && GOFLAGS=-mod=mod go list "${pkgs[@]}" >/dev/null)
@@ -249,12 +256,7 @@ build_e2e() {
     echo
     grep -E '^\s+k8s.io/[a-z0-9-]+ => \./staging' "$upstream_mod" | awk -v v="$staging_version" '{print "replace " $1 " => " $1 " " v}'
   } >"$work/go.mod"
-  local date; date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-  local ld="-s -w"
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=${minor_patch%%.*}"
-    ld+=" -X $p.gitTreeState=clean -X $p.gitCommit=module-proxy-$KUBE_VERSION -X $p.buildDate=$date"
-  done
+  local ld; ld=$(kube_version_ldflags)
   local tool_pkgs=(github.com/onsi/ginkgo/v2/ginkgo k8s.io/kubernetes/test/images/agnhost k8s.io/kubernetes/test/images/nonewprivs k8s.io/sample-apiserver)
   log "kubernetes e2e $KUBE_VERSION: resolving modules (ginkgo $ginkgo_version)"
   (cd "$work" && GOFLAGS=-mod=mod go list -test k8s.io/kubernetes/test/e2e "${tool_pkgs[@]}" >/dev/null)

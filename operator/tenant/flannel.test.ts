@@ -6,10 +6,10 @@ import { ClusterRole, ClusterRoleBinding } from 'kubernetes-models/rbac.authoriz
 import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { renderFlannel } from './flannel.ts';
 import { resolveInput } from './input.ts';
-import { renderTenantBootstrap, type TenantBootstrapPlan } from './plan.ts';
-import { assessBootstrap, observationKey, type Observation } from './status.ts';
+import { renderTenantBootstrap } from './plan.ts';
+import { assessBootstrap } from './status.ts';
 import type { TenantObject } from './objects.ts';
-import { sampleInput } from './testing.ts';
+import { observedWith, sampleInput } from './testing.ts';
 
 const MODELS = { ConfigMap, Namespace, ServiceAccount, DaemonSet, ClusterRole, ClusterRoleBinding } as const;
 
@@ -120,22 +120,9 @@ test('the CNI add-on is on by default and last in the plan; off, nothing is rend
   assert.deepEqual([report.status, report.reason], ['True', 'Disabled']);
 });
 
-function observed(plan: TenantBootstrapPlan, status: Record<string, number>): Map<string, Observation> {
-  const map = new Map<string, Observation>();
-  for (const entry of plan.objects) {
-    const found = structuredClone(entry.object) as Record<string, unknown> & { metadata: Record<string, unknown> };
-    found.metadata = { ...found.metadata, generation: 2 };
-    if (found.kind === 'Deployment') found.status = { observedGeneration: 2, readyReplicas: 2, updatedReplicas: 2 };
-    if (found.kind === 'DaemonSet') found.status = { observedGeneration: 2, desiredNumberScheduled: 2, numberReady: 2, updatedNumberScheduled: 2 };
-    if (found.kind === 'DaemonSet' && entry.part === 'cni') found.status = { observedGeneration: 2, ...status };
-    map.set(observationKey(entry.object), { found });
-  }
-  return map;
-}
-
 test('the CNI condition: True with no nodes or flannel ready on every node, False while a node has none', async () => {
   const plan = renderTenantBootstrap(await sampleInput());
-  const judge = (status: Record<string, number>) => assessBootstrap(plan, observed(plan, status)).find((r) => r.type === 'CNI')!;
+  const judge = (status: Record<string, number>) => assessBootstrap(plan, observedWith(plan, 'cni', status)).find((r) => r.type === 'CNI')!;
   const none = judge({ desiredNumberScheduled: 0, numberReady: 0, updatedNumberScheduled: 0 });
   assert.deepEqual([none.status, none.reason], ['True', 'NoNodes']);
   const all = judge({ desiredNumberScheduled: 2, numberReady: 2, updatedNumberScheduled: 2 });

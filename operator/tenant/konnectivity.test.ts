@@ -4,8 +4,8 @@ import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import { agentIdentifiers } from './konnectivity.ts';
 import { renderTenantBootstrap, type TenantBootstrapPlan } from './plan.ts';
-import { assessBootstrap, observationKey, type Observation } from './status.ts';
-import { sampleInput } from './testing.ts';
+import { assessBootstrap } from './status.ts';
+import { observedWith, sampleInput } from './testing.ts';
 
 function objectsOf(plan: TenantBootstrapPlan) {
   const objects = plan.objects.filter((o) => o.part === 'konnectivity').map((o) => o.object);
@@ -109,22 +109,9 @@ test('off: nothing rendered, everything labelled konnectivity marked for removal
   assert.deepEqual([report.status, report.reason], ['True', 'Disabled']);
 });
 
-/** Every planned object read back as written, the agent DaemonSet with the given status. */
-function observed(plan: TenantBootstrapPlan, status: Record<string, number>): Map<string, Observation> {
-  const map = new Map<string, Observation>();
-  for (const entry of plan.objects) {
-    const found = structuredClone(entry.object) as Record<string, unknown> & { metadata: Record<string, unknown> };
-    found.metadata = { ...found.metadata, generation: 2 };
-    if (found.kind === 'Deployment') found.status = { observedGeneration: 2, readyReplicas: 2, updatedReplicas: 2 };
-    if (found.kind === 'DaemonSet') found.status = { observedGeneration: 2, ...status };
-    map.set(observationKey(entry.object), { found });
-  }
-  return map;
-}
-
 test('the Konnectivity condition: True with no nodes or every agent connected, False naming the server when agents cannot connect', async () => {
   const plan = renderTenantBootstrap(await sampleInput((i) => (i.konnectivityServer = { host: '203.0.113.9', port: 31132 })));
-  const judge = (status: Record<string, number>) => assessBootstrap(plan, observed(plan, status)).find((r) => r.type === 'Konnectivity')!;
+  const judge = (status: Record<string, number>) => assessBootstrap(plan, observedWith(plan, 'konnectivity', status)).find((r) => r.type === 'Konnectivity')!;
 
   const none = judge({ desiredNumberScheduled: 0, numberReady: 0, updatedNumberScheduled: 0 });
   assert.deepEqual([none.status, none.reason], ['True', 'NoNodes']);
