@@ -108,6 +108,16 @@ export async function conformanceCluster(options: ClusterOptions): Promise<Confo
         return ready.length === workers.length ? true : undefined;
       }, 4 * 60_000, 1000);
     });
+    // A Ready node serves logs and exec only once the operator has approved its kubelet serving certificate,
+    // which it does on its next look at a Ready tenant (up to 30 s after the join: no watch on a tenant's CSRs
+    // yet); a spec that execs into a pod before that fails with `tls: internal error` (seen once).
+    await step('kubelet serving certificates issued', () => eventually('a kubelet serving certificate for each worker', async () => {
+      const out = JSON.parse((await kubectl(['get', 'certificatesigningrequests', '-o', 'json'])).stdout) as {
+        items: { spec: { signerName: string; username: string }; status?: { certificate?: string } }[];
+      };
+      const issued = new Set(out.items.filter((c) => c.spec.signerName === 'kubernetes.io/kubelet-serving' && c.status?.certificate).map((c) => c.spec.username));
+      return workers.every((w) => issued.has(`system:node:${w.netns}`)) ? true : undefined;
+    }, 2 * 60_000, 1000));
     await step('add-on pods Ready (flannel, CoreDNS, kube-proxy, konnectivity)', () => eventually('add-on pods Ready', async () => {
       const out = JSON.parse((await kubectl(['get', 'pods', '--all-namespaces', '-o', 'json'])).stdout) as { items: { status: { conditions?: { type: string; status: string }[] } }[] };
       const ready = out.items.filter((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
