@@ -36,8 +36,8 @@ test('the first host of a service CIDR', () => {
 test('DNS names, wildcards and server URLs', () => {
   for (const good of ['kubernetes', 'a.b.c', '*.demo-etcd.ns.svc', 'x-1.example.com']) assert.ok(isDnsName(good), good);
   for (const bad of ['', '-a', 'a-', 'a..b', 'a_b', '*.', 'a.*.b', 'UPPER', 'a'.repeat(64)]) assert.ok(!isDnsName(bad), bad);
-  assert.deepEqual(parseServerUrl('https://[fd00::1]:6443', 'server'), { url: 'https://[fd00::1]:6443', host: 'fd00::1' });
-  assert.deepEqual(parseServerUrl('https://api.example.com/', 'server'), { url: 'https://api.example.com', host: 'api.example.com' });
+  assert.deepEqual(parseServerUrl('https://[fd00::1]:6443', 'server'), { url: 'https://[fd00::1]:6443', host: 'fd00::1', port: 6443 });
+  assert.deepEqual(parseServerUrl('https://api.example.com/', 'server'), { url: 'https://api.example.com', host: 'api.example.com', port: 443 });
   assert.throws(() => parseServerUrl('https://api.example.com/path', 'server'), /scheme:\/\/host\[:port\] only/);
   assert.throws(() => parseServerUrl('api.example.com', 'server'), /not a URL/);
 });

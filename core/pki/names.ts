@@ -47,7 +47,7 @@ export function classifySans(values: Iterable<string>, what: string): SubjectAlt
 }
 
 /** An https URL for a kubeconfig `server`, and its host (brackets of an IPv6 literal removed). */
-export function parseServerUrl(server: string, what: string): { url: string; host: string } {
+export function parseServerUrl(server: string, what: string): { url: string; host: string; port: number } {
   let url: URL;
   try {
     url = new URL(server);
@@ -60,7 +60,8 @@ export function parseServerUrl(server: string, what: string): { url: string; hos
   }
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   // Keep the caller's spelling (no trailing slash) in kubeconfigs; WHATWG URL adds one.
-  return { url: `${url.protocol}//${url.host}`, host };
+  // https only, so no port in the URL means 443.
+  return { url: `${url.protocol}//${url.host}`, host, port: Number(url.port || 443) };
 }
 
 /** Who a client certificate says the caller is. Kubernetes reads CN as user, each O as a group. */

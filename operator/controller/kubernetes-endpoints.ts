@@ -29,8 +29,7 @@ export const resolveWithSystem: ResolveHost = async (host) => (await lookup(host
 
 /** The endpoint's host and port; a DNS name resolved through `resolve` (failures and no answer fall back to FQDN). */
 export async function kubernetesServiceTarget(endpoint: string, resolve: ResolveHost = resolveWithSystem): Promise<KubernetesServiceTarget> {
-  const { host } = parseServerUrl(endpoint, 'the tenant endpoint');
-  const port = Number(new URL(endpoint).port || 443);
+  const { host, port } = parseServerUrl(endpoint, 'the tenant endpoint');
   const family = isIP(host);
   if (family === 4) return { addressType: 'IPv4', addresses: [host], port };
   if (family === 6) return { addressType: 'IPv6', addresses: [host], port };
