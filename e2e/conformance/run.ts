@@ -22,6 +22,7 @@ import { dockerArchive } from '../../images/archive.ts';
 import { testbedConfig as c } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
 import { machineImageTarget } from '../testbed/machine.ts';
+import { buildTestPrograms } from '../testbed/images.ts';
 import { workerImages, type Worker } from '../testbed/worker.ts';
 import { preflight, TESTBED_PACKAGES } from '../testbed/preflight.ts';
 import { debianPackages, HOST_PACKAGES, imageSpec, listImages, planImages, type E2eImageSources } from './images.ts';
@@ -41,16 +42,10 @@ export async function buildSuite(): Promise<void> {
   });
 }
 
-/** The test bed's pause program (e2e/images/pause), built when the test bed has not built it yet. */
+/** The test bed's pause program (e2e/images/pause), built with the other test programs when the test bed has not built it yet. */
 async function pauseBinary(): Promise<string> {
-  const out = join(c.imagesDir, 'bin');
-  if (!existsSync(join(out, 'pause'))) {
-    await mkdir(out, { recursive: true });
-    await run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', `${out}/`, './pause'], {
-      cwd: join(c.repoRoot, 'e2e', 'images'), env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false' },
-    });
-  }
-  return join(out, 'pause');
+  const built = join(c.imagesDir, 'bin', 'pause');
+  return existsSync(built) ? built : join(await buildTestPrograms(c), 'pause');
 }
 
 /** The suite's images as docker-archives, built once per run; imported into each worker by `load`. */

@@ -24,7 +24,7 @@ export const flannelImage = (c: TestbedConfig) => `ghcr.io/flannel-io/flannel:${
 export const flannelCNIPluginImage = (c: TestbedConfig) => `ghcr.io/flannel-io/flannel-cni-plugin:${c.versions.flannelCNIPlugin}`;
 
 /** Builds the small Go programs of e2e/images (static, no dependencies: seconds). */
-async function buildTestPrograms(c: TestbedConfig): Promise<string> {
+export async function buildTestPrograms(c: TestbedConfig): Promise<string> {
   const out = join(c.imagesDir, 'bin');
   await mkdir(out, { recursive: true });
   await run('go', ['build', '-trimpath', '-ldflags=-s -w', '-o', `${out}/`, './pause', './hello'], {
