@@ -229,10 +229,18 @@ build_flannel() {
 # (the staging replaces), its own work folder, the shared Go build cache. Not part of the default set: only the
 # conformance runner builds it. What is missing is built; the rest is kept.
 build_e2e() {
+  # `npm test` starts this build in the background while the other tests run, and the conformance test asks
+  # for it again: one build at a time, the second waits for the first and then finds everything cached.
+  mkdir -p "$cache/kubernetes-e2e"
+  exec {e2e_lock}>"$cache/kubernetes-e2e/.build-$KUBE_VERSION.lock"
+  if ! flock -n "$e2e_lock"; then
+    log "kubernetes e2e $KUBE_VERSION: another build of it is running; waiting for it"
+    flock "$e2e_lock"
+  fi
   local tools=(ginkgo agnhost nonewprivs sample-apiserver) missing_tools=0
   for t in "${tools[@]}"; do [ -x "$e2e_bin/$t" ] || missing_tools=1; done
   if [ $missing_tools = 0 ] && [ -x "$e2e_bin/e2e.test" ]; then
-    log "kubernetes e2e $KUBE_VERSION: cached in $e2e_bin"; return
+    log "kubernetes e2e $KUBE_VERSION: cached in $e2e_bin"; exec {e2e_lock}>&-; return
   fi
   local minor_patch=${KUBE_VERSION#v1.}
   local staging_version="v0.$minor_patch"
@@ -280,6 +288,7 @@ build_e2e() {
     log "e2e.test: done in $((SECONDS - start)) s"
   fi
   ls -l "$e2e_bin" >&2
+  exec {e2e_lock}>&-
 }
 
 parts=("$@")
