@@ -71,17 +71,23 @@ async function busyboxLayer(taken: Set<string>): Promise<LayerEntry[]> {
 }
 
 /**
- * The shell and tools of the images. /bin/sh is Debian's bash: it passes environment variables whose names are
- * not shell identifiers (`data-1`, the ConfigMap env spec) on to what it runs, as busybox 1.37's ash in
- * upstream's images does (Debian's dash and busybox 1.35 drop them), and it runs the programs on the PATH
- * (Debian's busybox-static ash prefers its own applets, so `nc` would be busybox's small one). With
- * `withTools` (agnhost-based images; upstream installs them from Alpine): OpenBSD netcat as nc (specs use
- * `nc -v -t`/`-u`), dig, nslookup, curl, ip, ss and getent with their libraries. Busybox links for everything else.
+ * The shells and tools of the images. Upstream's images take one shell from Alpine, busybox ash, that both
+ * passes environment variables whose names are not shell identifiers (`data-1`) on to what it runs and words
+ * its errors as ash does. Debian has no such shell: its busybox ash (1.35, and 1.37 in trixie, tried) and dash
+ * drop those names, bash keeps them but words errors its own way. So:
+ * - with `withTools` (agnhost-based images; upstream installs the tools from Alpine), /bin/sh is bash, which
+ *   also runs the programs on the PATH (Debian's busybox-static ash prefers its own applets, so `nc` would be
+ *   busybox's small one), plus OpenBSD netcat as nc (specs use `nc -v -t`/`-u`), dig, nslookup, curl, ip, ss
+ *   and getent with their libraries;
+ * - in the busybox images, /bin/sh is busybox's ash (the read-only root filesystem spec runs `/bin/sh` and
+ *   compares ash's `can't create` message) and a bare `sh` is bash, found first on the PATH in
+ *   /usr/local/bin (the ConfigMap and Secret env specs run `sh -c env` and look for `data-1`).
+ * Busybox links for everything else.
  */
 async function toolsLayer(withTools: boolean): Promise<LayerEntry[]> {
   const tools = withTools ? ['/usr/bin/nc.openbsd', '/usr/bin/dig', '/usr/bin/nslookup', '/usr/bin/curl', '/usr/bin/ss', '/usr/sbin/ip', '/usr/bin/getent'] : [];
   const host = await hostFilesLayer(['/usr/bin/bash', ...tools]);
-  host.push({ path: 'usr/bin/sh', type: 'symlink', mode: 0o777, linkTarget: 'bash' });
+  host.push(withTools ? { path: 'usr/bin/sh', type: 'symlink', mode: 0o777, linkTarget: 'bash' } : { path: 'usr/local/bin/sh', type: 'symlink', mode: 0o777, linkTarget: '/usr/bin/bash' });
   if (withTools) {
     host.push({ path: 'usr/bin/nc', type: 'symlink', mode: 0o777, linkTarget: 'nc.openbsd' });
     // getent (the DNS specs' /etc/hosts lookups) resolves through glibc's NSS: the kubelet-written /etc/hosts first
