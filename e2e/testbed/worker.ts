@@ -73,7 +73,9 @@ export async function joinWorker(w: Worker, joinCommand: string): Promise<{ outp
     '--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf', '--kubeconfig=/etc/kubernetes/kubelet.conf',
     '--config=/var/lib/kubelet/config.yaml', ...kubeadmKubeletFlags(w), ...machineKubeletFlags(w), '--v=1',
   ]));
-  const result = await Promise.race([exited, new Promise<number>((r) => setTimeout(() => r(-1), 240_000))]);
+  // The deadline is cleared once kubeadm exits: a pending timer would keep a finished run's process alive for minutes.
+  let deadline: NodeJS.Timeout | undefined;
+  const result = await Promise.race([exited, new Promise<number>((r) => (deadline = setTimeout(() => r(-1), 240_000)))]).finally(() => clearTimeout(deadline));
   if (result !== 0) throw new Error(`kubeadm join ${result === -1 ? 'timed out' : `exited ${result}`}:\n${output}\nkubelet:\n${await machineDaemons.tail(`${w.name}-kubelet`)}`);
   log.info({ worker: w.name }, 'kubeadm join succeeded');
   return { output };
