@@ -4,6 +4,9 @@
 // Runs the operator and the REST API as two processes and stops both on Ctrl-C (a second Ctrl-C while
 // they stop changes nothing).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { homedir, hostname, networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import { ensureServingTlsFiles } from './api/serving-certificate.ts';
 import { createLogger } from './core/index.ts';
 
 const log = createLogger('kubeception-start');
@@ -42,6 +45,32 @@ if (!kubeconfig) {
 }
 env.KUBECONFIG = kubeconfig;
 
+/**
+ * The API serves HTTPS: without a pair of the caller's (API_TLS_CERT_FILE/API_TLS_KEY_FILE) or an explicit
+ * API_INSECURE_HTTP, it gets a self-signed CA and a certificate for this machine's names, kept between starts
+ * (a new pair when a name is missing or the end nears). Returns the CA file clients must trust, if ours.
+ */
+async function apiServingCertificate(): Promise<string | undefined> {
+  if (env.API_TLS_CERT_FILE || env.API_TLS_KEY_FILE || /^(true|1|yes)$/i.test(env.API_INSECURE_HTTP ?? '')) return undefined;
+  const dir = join(env.XDG_STATE_HOME || join(homedir(), '.local', 'state'), 'kubeception', 'api-tls');
+  const addresses = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).filter((a) => !a.internal).map((a) => a.address.replace(/%.*$/, '')));
+  // the host name only when it is a DNS name a certificate can carry (some machines have odd ones)
+  const host = hostname().toLowerCase();
+  const dnsNames = ['localhost', ...(/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(host) && host !== 'localhost' ? [host] : [])];
+  const { files, created, reason } = await ensureServingTlsFiles(dir, { dnsNames, ipAddresses: ['127.0.0.1', '::1', ...addresses] });
+  if (created) log.info({ dir, reason }, 'made a self-signed certificate for the REST API');
+  env.API_TLS_CERT_FILE = files.certFile;
+  env.API_TLS_KEY_FILE = files.keyFile;
+  return files.caFile;
+}
+let apiCaFile: string | undefined;
+try {
+  apiCaFile = await apiServingCertificate();
+} catch (error) {
+  log.error({ err: error }, 'could not make the REST API certificate');
+  process.exit(1);
+}
+
 const children: ChildProcess[] = [];
 function launch(name: string, script: string): void {
   const child = spawn(process.execPath, [script], { stdio: 'inherit', env });
@@ -67,10 +96,13 @@ process.on('SIGTERM', () => void stop());
 launch('operator', 'operator/main.ts');
 launch('api', 'api/server.ts');
 const port = env.API_PORT ?? '8080';
+const scheme = env.API_TLS_CERT_FILE ? 'https' : 'http';
+const trust = apiCaFile === undefined ? '' : `
+  its CA:        ${apiCaFile}  (curl --cacert ${apiCaFile} https://127.0.0.1:${port}/healthz; Node: NODE_EXTRA_CA_CERTS=${apiCaFile})`;
 console.log(`
 Kubeception is running.
   host cluster:  export KUBECONFIG=${kubeconfig}
-  REST API:      http://127.0.0.1:${port}/docs  (OpenAPI: /openapi.json)
+  REST API:      ${scheme}://127.0.0.1:${port}/docs  (OpenAPI: /openapi.json)${trust}
   API key:       node_modules/.bin/node api/keys-cli.ts create --account demo
   a tenant:      kubectl apply -f crds/samples/tenant-control-plane.yaml && kubectl get tcp -w
 Ctrl-C stops the operator and the API; the test bed keeps running (npm run testbed -- down stops it).

@@ -2,7 +2,7 @@
 // against the real host in e2e/tests/api.e2e.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { parse } from 'yaml';
 import { Ajv } from 'ajv';
 import { SUPPORTED_VERSIONS } from '../crds/schema/versions.ts';
@@ -12,7 +12,7 @@ import { memoryWorld, readyStatus, testKey } from './testing.ts';
 
 async function setup() {
   const world = memoryWorld({ validateTcp: validateWithCrd, rateLimit: { capacity: 1000, refillPerSecond: 1000 } });
-  world.auth.add(testKey('alice'), { account: 'alice', scopes: ['read', 'write', 'kubeconfig'], groups: ['kubeception:tenant-admins', 'viewers'] });
+  world.auth.add(testKey('alice'), { account: 'alice', scopes: ['read', 'write', 'kubeconfig', 'join-tokens'], groups: ['kubeception:tenant-admins', 'viewers'] });
   world.auth.add(testKey('reader'), { account: 'alice', scopes: ['read'], groups: [] });
   const app = await buildApp(world.deps);
   const as =
@@ -98,42 +98,77 @@ test('delete answers 202, then the cluster is gone (404) and changes are refused
   assert.equal((await alice('DELETE', `/v1/clusters/${id}`)).statusCode, 404);
 });
 
-test('kubeconfig: a real client certificate for the user, groups and TTL; not cached', async () => {
+test('kubeconfig: a real client certificate for the user, groups and TTL, signed from a request; not cached', async () => {
   const { world, alice } = await setup();
   const id = (await alice('POST', '/v1/clusters', { name: 'x' })).json().id;
-  const notReady = await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'ann', groups: ['viewers'] });
+  const notReady = await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'portal:alice:ann', groups: ['viewers'] });
   assert.equal(notReady.statusCode, 409);
   assert.match(notReady.json().detail, /not ready yet \(phase Provisioning\)/);
 
   world.clusters.setStatus(id, readyStatus('https://10.9.8.7:31000'));
-  const response = await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'ann@example.com', groups: ['viewers'], ttlSeconds: 900 });
+  const response = await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'portal:alice:ann@example.com', groups: ['viewers', 'portal:alice:dev'], ttlSeconds: 900 });
   assert.equal(response.statusCode, 200);
   assert.equal(response.headers['cache-control'], 'no-store');
   const body = response.json();
+  assert.equal(body.username, 'portal:alice:ann@example.com');
+  assert.deepEqual(body.groups, ['viewers', 'portal:alice:dev']);
   const kubeconfig = parse(body.kubeconfig);
   assert.equal(kubeconfig.clusters[0].cluster.server, 'https://10.9.8.7:31000');
   const cert = new X509Certificate(Buffer.from(kubeconfig.users[0].user['client-certificate-data'], 'base64'));
-  assert.match(cert.subject, /CN=ann@example.com/);
+  assert.match(cert.subject, /CN=portal:alice:ann@example.com/);
   assert.match(cert.subject, /O=viewers/);
+  assert.match(cert.subject, /O=portal:alice:dev/);
+  assert.ok(cert.checkPrivateKey(createPrivateKey(Buffer.from(kubeconfig.users[0].user['client-key-data'], 'base64'))), 'the key in the kubeconfig is the requested one');
   assert.equal(cert.validToDate.getTime(), world.clock.now().getTime() + 900_000);
   assert.equal(body.expiresAt, cert.validToDate.toISOString());
   const ca = new X509Certificate(Buffer.from(kubeconfig.clusters[0].cluster['certificate-authority-data'], 'base64'));
   assert.ok(cert.verify(ca.publicKey), 'signed by the tenant CA');
+  assert.deepEqual(world.tenants.signed, [{ username: 'portal:alice:ann@example.com', groups: ['viewers', 'portal:alice:dev'] }]);
 });
 
-test('kubeconfig: groups outside the grant, system groups and missing scope are refused', async () => {
+test('kubeconfig: reserved names and names outside the account are 422 naming the field, groups outside the grant 403; nothing is signed', async () => {
   const { world, alice, reader } = await setup();
   const id = (await alice('POST', '/v1/clusters', { name: 'x' })).json().id;
   world.clusters.setStatus(id, readyStatus());
-  const masters = await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'ann', groups: ['system:masters'] });
-  assert.equal(masters.statusCode, 403);
-  assert.match(masters.json().detail, /reserved by Kubernetes/);
-  const other = await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'ann', groups: ['admins'] });
+  const kubelet = await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'kube-apiserver-kubelet-client', groups: ['viewers'] });
+  assert.equal(kubelet.statusCode, 422);
+  assert.equal(kubelet.headers['content-type'], 'application/problem+json; charset=utf-8');
+  assert.equal(kubelet.json().type, 'https://kubeception.io/problems/identity-refused');
+  assert.match(kubelet.json().detail, /^body\.username: "kube-apiserver-kubelet-client" can never be issued: .*reserved: an identity the operator issues certificates for/);
+  assert.deepEqual(kubelet.json().errors.map((e: { location: string }) => e.location), ['body.username']);
+  const masters = await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'portal:alice:ann', groups: ['system:masters'] });
+  assert.equal(masters.statusCode, 422);
+  assert.match(masters.json().detail, /body\.groups\[0\]: group "system:masters" can never be granted/);
+  const bare = await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'ann', groups: ['viewers'] });
+  assert.equal(bare.statusCode, 422);
+  assert.match(bare.json().detail, /e\.g\. "portal:alice:ann"/);
+  assert.equal((await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'system:kube-proxy', groups: ['viewers'] })).statusCode, 422);
+  assert.equal((await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'portal:mallory:ann', groups: ['viewers'] })).statusCode, 422);
+  const other = await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'portal:alice:ann', groups: ['admins'] });
   assert.equal(other.statusCode, 403);
-  assert.match(other.json().detail, /grantable: kubeception:tenant-admins, viewers/);
-  assert.equal((await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'system:kube-proxy', groups: ['viewers'] })).statusCode, 400);
-  assert.equal((await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'ann', groups: ['viewers'], ttlSeconds: 10 * 86400 })).statusCode, 400);
-  assert.equal((await reader('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'ann', groups: ['viewers'] })).statusCode, 403);
+  assert.match(other.json().detail, /body\.groups\[0\]: .*allow-list: kubeception:tenant-admins, viewers/);
+  assert.equal((await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'portal:alice:ann', groups: ['viewers'], ttlSeconds: 10 * 86400 })).statusCode, 400);
+  assert.equal((await alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'portal:alice:ann', groups: ['viewers'], ttlSeconds: 599 })).statusCode, 400, 'shorter than a CSR may ask');
+  assert.equal((await reader('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'portal:alice:ann', groups: ['viewers'] })).statusCode, 403);
+  assert.deepEqual(world.tenants.signed, [], 'no refused identity reached the tenant');
+});
+
+test('kubeconfig: a CSR the tenant denies is 502, one it never signs 504, both problem+json', async () => {
+  const { world, alice } = await setup();
+  const id = (await alice('POST', '/v1/clusters', { name: 'x' })).json().id;
+  world.clusters.setStatus(id, readyStatus());
+  const ask = () => alice('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'portal:alice:ann', groups: ['viewers'] });
+  world.tenants.signer = 'deny';
+  const denied = await ask();
+  assert.equal(denied.statusCode, 502);
+  assert.equal(denied.json().type, 'https://kubeception.io/problems/certificate-refused');
+  assert.match(denied.json().detail, /refused to sign the certificate \(Denied: TestPolicy: denied by the test\); nothing was issued/);
+  world.tenants.signer = 'never';
+  const late = await ask();
+  assert.equal(late.statusCode, 504);
+  assert.equal(late.headers['retry-after'], '10');
+  assert.equal(late.json().type, 'https://kubeception.io/problems/signing-timeout');
+  assert.deepEqual(world.tenants.signed, []);
 });
 
 test('join tokens: mint shows the secret once, list hides it, revoke removes it', async () => {
@@ -159,14 +194,21 @@ test('join tokens: mint shows the secret once, list hides it, revoke removes it'
 });
 
 test('usage: hours by size across a resize, per cluster and per account, deleted clusters included', async () => {
-  const { world, alice } = await setup();
+  const { world, app, alice } = await setup();
   const from = world.clock.now().toISOString();
   const id = (await alice('POST', '/v1/clusters', { name: 'x' })).json().id;
   world.clock.advance(2 * 3600_000);
   await alice('PATCH', `/v1/clusters/${id}`, { size: 'large' });
-  world.clock.advance(3600_000);
+  // Between passes the report adds the time since the last one from the tcp itself.
+  world.clock.advance(1800_000);
+  const running = (await alice('GET', `/v1/clusters/${id}/usage?from=${from}`)).json();
+  assert.deepEqual(running.usage.controlPlaneHours, { small: 2, medium: 0, large: 0.5, total: 2.5 });
+  assert.equal(running.to, world.clock.now().toISOString(), 'up to now');
+  world.clock.advance(1800_000);
   await alice('DELETE', `/v1/clusters/${id}`);
   world.clock.advance(3600_000);
+  // The metering pass (the leader's, every minute) bills the deleted cluster up to its deletion.
+  await app.meter.tick();
   const account = (await alice('GET', `/v1/usage?from=${from}`)).json();
   assert.deepEqual(account.totals.controlPlaneHours, { small: 2, medium: 0, large: 1, total: 3 });
   const cluster = (await alice('GET', `/v1/clusters/${id}/usage?from=${from}`)).json();
@@ -179,7 +221,7 @@ test('usage: hours by size across a resize, per cluster and per account, deleted
 
 test('another account learns nothing: every cluster route is 404 and nothing changes', async () => {
   const { world, app, alice } = await setup();
-  world.auth.add(testKey('mallory'), { account: 'mallory', scopes: ['read', 'write', 'kubeconfig'], groups: ['viewers'] });
+  world.auth.add(testKey('mallory'), { account: 'mallory', scopes: ['read', 'write', 'kubeconfig', 'join-tokens'], groups: ['viewers'] });
   const id = (await alice('POST', '/v1/clusters', { name: 'x' })).json().id;
   world.clusters.setStatus(id, readyStatus());
   const token = (await alice('POST', `/v1/clusters/${id}/join-tokens`, {})).json();
@@ -190,7 +232,7 @@ test('another account learns nothing: every cluster route is 404 and nothing cha
     ['GET', `/v1/clusters/${id}`],
     ['PATCH', `/v1/clusters/${id}`, { size: 'large' }],
     ['DELETE', `/v1/clusters/${id}`],
-    ['POST', `/v1/clusters/${id}/kubeconfig`, { username: 'm', groups: ['viewers'] }],
+    ['POST', `/v1/clusters/${id}/kubeconfig`, { username: 'portal:mallory:m', groups: ['viewers'] }],
     ['POST', `/v1/clusters/${id}/join-tokens`, {}],
     ['GET', `/v1/clusters/${id}/join-tokens`],
     ['DELETE', `/v1/clusters/${id}/join-tokens/${token.id}`],
@@ -222,6 +264,7 @@ test('the OpenAPI document lists every route with resolvable schemas', async () 
     'GET /v1/clusters/{id}',
     'GET /v1/clusters/{id}/join-tokens',
     'GET /v1/clusters/{id}/usage',
+    'GET /v1/limits',
     'GET /v1/usage',
     'GET /v1/versions',
     'PATCH /v1/clusters/{id}',

@@ -29,12 +29,23 @@ export interface ClusterStore {
   get(id: string): Promise<TenantControlPlane | undefined>;
   /** One account's tcps, or every tcp the API manages when account is undefined (metering). */
   list(account?: string): Promise<TenantControlPlane[]>;
+  /**
+   * One account's tcps as the host has them now, never from a cache: what a quota check that must
+   * hold across replicas counts (a replica's cache may not show another replica's create yet).
+   */
+  listCurrent(account: string): Promise<TenantControlPlane[]>;
   /** JSON merge patch; ClusterConflictError on a resourceVersion mismatch, undefined when gone. */
   patch(id: string, patch: Record<string, unknown>): Promise<TenantControlPlane | undefined>;
   /** Requests deletion; the operator's finalizer may keep the object (phase Deleting) for a while. */
   delete(id: string): Promise<{ found: boolean; gone: boolean }>;
   /** Throws when the host API or the CRD is not usable. */
   ready(): Promise<void>;
+  /**
+   * Calls `handler` with the last state of every tcp that leaves the store and when it was seen
+   * leaving (metering bills a tcp deleted between two passes up to its deletion, not up to the
+   * next pass). Returns the unsubscribe function.
+   */
+  onRemoved?(handler: (tcp: TenantControlPlane, at: Date) => void): () => void;
 }
 
 /** The tcp if it exists and belongs to the account: the one rule of object-level authorization. */
@@ -101,6 +112,10 @@ export class MemoryClusterStore implements ClusterStore {
     return [...this.#objects.values()].filter((tcp) => account === undefined || accountOf(tcp) === account);
   }
 
+  listCurrent(account: string): Promise<TenantControlPlane[]> {
+    return this.list(account);
+  }
+
   async patch(id: string, patch: Record<string, unknown>): Promise<TenantControlPlane | undefined> {
     const current = this.#objects.get(id);
     if (current === undefined) return undefined;
@@ -114,8 +129,17 @@ export class MemoryClusterStore implements ClusterStore {
   }
 
   async delete(id: string): Promise<{ found: boolean; gone: boolean }> {
+    const last = this.#objects.get(id);
     const found = this.#objects.delete(id);
+    if (last !== undefined) for (const handler of this.#removedHandlers) handler(last, this.#clock.now());
     return { found, gone: true };
+  }
+
+  readonly #removedHandlers = new Set<(tcp: TenantControlPlane, at: Date) => void>();
+
+  onRemoved(handler: (tcp: TenantControlPlane, at: Date) => void): () => void {
+    this.#removedHandlers.add(handler);
+    return () => this.#removedHandlers.delete(handler);
   }
 
   async ready(): Promise<void> {}

@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildApp } from './app.ts';
-import { canonicalJson, idempotencyKeyHash, IdempotentCreates, KeyedMutex, MemoryIdempotencyStore, requestFingerprint } from './idempotency.ts';
+import { buildApp, type AppDependencies } from './app.ts';
+import { MemoryClusterStore } from './cluster-store.ts';
+import { ProblemError } from './problems.ts';
+import { DEFAULT_ACCOUNT_LIMITS, StaticAccountLimits } from './quotas.ts';
+import type { TenantControlPlane } from './tcp.ts';
+import { canonicalJson, idempotencyKeyHash, IdempotentCreates, KeyedMutex, MemoryIdempotencyStore, NothingCreated, requestFingerprint } from './idempotency.ts';
 import { ManualClock, memoryWorld, testKey } from './testing.ts';
 
 test('canonical JSON ignores key order and undefined members', () => {
@@ -27,8 +31,8 @@ test('KeyedMutex runs one task per key at a time and keeps going after a failure
   assert.equal(mutex.size, 0);
 });
 
-async function world() {
-  const w = memoryWorld();
+async function world(overrides: Partial<AppDependencies> = {}) {
+  const w = memoryWorld(overrides);
   w.auth.add(testKey('alice'), { account: 'alice', scopes: ['read', 'write'], groups: [] });
   w.auth.add(testKey('bob'), { account: 'bob', scopes: ['read', 'write'], groups: [] });
   const app = await buildApp(w.deps);
@@ -100,7 +104,7 @@ test('invalid keys are refused before anything happens', async () => {
   assert.equal((await w.clusters.list()).length, 0);
 });
 
-test('a failed create releases the key; a retry succeeds with the same key', async () => {
+test('a create that certainly made nothing releases the key; a retry succeeds with a new id', async () => {
   const store = new MemoryIdempotencyStore();
   const creates = new IdempotentCreates({ store, clock: new ManualClock() });
   let calls = 0;
@@ -112,17 +116,84 @@ test('a failed create releases the key; a retry succeeds with the same key', asy
       newId: () => `c${String(calls).padStart(11, '0')}`,
       perform: async (id) => {
         calls++;
-        if (calls === 1) throw new Error('host down');
+        if (calls === 1) throw new NothingCreated(new Error('invalid'));
         return { status: 202, body: { id } };
       },
     });
-  await assert.rejects(run(), /host down/);
+  await assert.rejects(run(), /^Error: invalid$/);
   assert.equal(store.size, 0);
   const result = await run();
   assert.equal(result.status, 202);
   assert.equal(result.replayed, false);
   assert.deepEqual((await run()).body, result.body);
   assert.equal(calls, 2, 'the replay did not create again');
+});
+
+test('a create that may have happened (any other error) keeps the claim: the retry uses the same id', async () => {
+  const store = new MemoryIdempotencyStore();
+  const creates = new IdempotentCreates({ store, clock: new ManualClock() });
+  const ids: string[] = [];
+  let n = 0;
+  const run = () =>
+    creates.run({
+      account: 'a',
+      key: 'k',
+      fingerprint: 'f',
+      newId: () => `c${String(++n).padStart(11, '0')}`,
+      perform: async (id) => {
+        ids.push(id);
+        if (ids.length === 1) throw new Error('timeout');
+        return { status: 202, body: { id } };
+      },
+    });
+  await assert.rejects(run(), /timeout/);
+  assert.equal(store.size, 1, 'the claim stays');
+  const result = await run();
+  assert.deepEqual(ids, [ids[0], ids[0]], 'the retry created under the claimed id');
+  assert.deepEqual(result.body, { id: ids[0] });
+});
+
+/** The host as a slow network makes it: the create reaches the API server, the answer never comes back. */
+class TimeoutAfterCreate extends MemoryClusterStore {
+  timeouts = 1;
+
+  override async create(tcp: TenantControlPlane): Promise<TenantControlPlane> {
+    const created = await super.create(tcp);
+    if (this.timeouts-- > 0) {
+      throw new ProblemError(503, 'host-unavailable', "the host cluster's API server could not be reached (The operation was aborted due to timeout); retry later");
+    }
+    return created;
+  }
+}
+
+test('a create that timed out after the host made the cluster: the retry with the same key finds that cluster', async () => {
+  const clusters = new TimeoutAfterCreate();
+  const { create } = await world({ clusters });
+  const first = await create('alice', 'order-timeout', { name: 'prod' });
+  assert.equal(first.statusCode, 503, first.body);
+  const [made] = await clusters.list('alice');
+  assert.ok(made !== undefined, 'the host did create it');
+  const retry = await create('alice', 'order-timeout', { name: 'prod' });
+  assert.equal(retry.statusCode, 202, retry.body);
+  assert.equal(retry.json().id, made.metadata.name);
+  assert.equal(retry.headers.location, `/v1/clusters/${made.metadata.name}`);
+  assert.equal((await clusters.list('alice')).length, 1, 'one cluster, not two');
+  const replay = await create('alice', 'order-timeout', { name: 'prod' });
+  assert.equal(replay.headers['idempotent-replayed'], 'true');
+  assert.equal(replay.json().id, made.metadata.name);
+  assert.equal((await clusters.list('alice')).length, 1);
+});
+
+test('a refused create (validation, quota) releases the key: the same key works once the quota allows', async () => {
+  const limits = new StaticAccountLimits(DEFAULT_ACCOUNT_LIMITS, { alice: { maxClusters: 0 } });
+  const { w, create } = await world({ accountLimits: limits });
+  const refused = await create('alice', 'order-quota', { name: 'prod' });
+  assert.equal(refused.statusCode, 403);
+  assert.equal(w.idempotency.size, 0);
+  limits.set('alice', { maxClusters: 1 });
+  const created = await create('alice', 'order-quota', { name: 'prod' });
+  assert.equal(created.statusCode, 202, created.body);
+  assert.equal((await w.clusters.list('alice')).length, 1);
 });
 
 test('a claim left by a crashed request is completed by the retry, with the claimed id', async () => {

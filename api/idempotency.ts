@@ -7,6 +7,10 @@
 // one id, so at most one cluster can exist for the key; a create that finds the tcp already there is
 // the same cluster. An in-process lock per key keeps concurrent requests to one replica from all
 // racing the host at once: they wait and replay the stored response.
+//
+// A claim is released only when the create certainly left no cluster behind (perform says so by
+// throwing NothingCreated). Any other failure, above all a timeout of the host call, may have
+// created the tcp: the claim stays, and the retry creates under the same id and finds that cluster.
 import { createHash } from 'node:crypto';
 import { problems } from './problems.ts';
 import { systemClock, type Clock } from './types.ts';
@@ -35,7 +39,7 @@ export interface IdempotencyStore {
   claim(record: IdempotencyRecord): Promise<{ record: IdempotencyRecord; created: boolean }>;
   /** Records the response of a finished create. */
   complete(record: IdempotencyRecord, response: StoredResponse): Promise<void>;
-  /** Forgets a claim whose create failed, so that the key can be retried. */
+  /** Forgets a claim whose create certainly made nothing, so that the key can be retried (with a new id). */
   release(record: IdempotencyRecord): Promise<void>;
   /** Deletes expired records; returns how many. */
   expire(now: Date): Promise<number>;
@@ -85,6 +89,30 @@ export class KeyedMutex {
   }
 }
 
+/**
+ * What perform throws when it knows no cluster exists under the claimed id: it failed before writing
+ * anything (validation, quotas), or what it wrote is deleted again. The claim is released and
+ * `problem` is what the caller sees.
+ */
+export class NothingCreated extends Error {
+  readonly problem: unknown;
+
+  constructor(problem: unknown) {
+    super(problem instanceof Error ? problem.message : String(problem));
+    this.name = 'NothingCreated';
+    this.problem = problem;
+  }
+}
+
+/** Runs a step that writes nothing: any failure of it means nothing was created. */
+export async function beforeCreate<T>(step: () => T | Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw error instanceof NothingCreated ? error : new NothingCreated(error);
+  }
+}
+
 export interface IdempotentResult extends StoredResponse {
   /** True when this is a stored or converged result rather than a fresh create. */
   replayed: boolean;
@@ -95,7 +123,10 @@ export interface IdempotentCreateInput {
   key: string;
   fingerprint: string;
   newId: () => string;
-  /** Creates (or finds) the cluster with this id; must converge when called twice with one id. */
+  /**
+   * Creates (or finds) the cluster with this id; must converge when called twice with one id. Throws
+   * NothingCreated when it knows no cluster exists; any other error keeps the claim (it may have).
+   */
   perform: (clusterId: string, keyHash: string) => Promise<StoredResponse>;
 }
 
@@ -134,9 +165,10 @@ export class IdempotentCreates {
       try {
         response = await input.perform(record.clusterId, keyHash);
       } catch (error) {
+        if (!(error instanceof NothingCreated)) throw error; // maybe created: keep the claim, a retry finds it
         // Only the claimant releases: another holder of the claim may still be creating.
         if (created) await this.#store.release(record).catch(() => {});
-        throw error;
+        throw error.problem;
       }
       // If this write fails the create still happened; a retry converges on the same cluster id.
       await this.#store.complete(record, response).catch(() => {});

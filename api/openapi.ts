@@ -41,7 +41,7 @@ interface Operation {
   'x-required-scope'?: string;
   parameters?: Parameter[];
   requestBody?: { required: boolean; content: Record<string, { schema: JsonSchema }> };
-  responses: Record<string, { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: JsonSchema }> }>;
+  responses: Record<string, { description: string; headers?: Record<string, unknown>; content?: Record<string, { schema: JsonSchema }>; links?: Record<string, unknown> }>;
 }
 
 /** `Cluster#` (fastify shared schema) -> `#/components/schemas/Cluster`; drops `$id`s. */
@@ -83,14 +83,17 @@ const PROBLEM_CONTENT = { 'application/problem+json': { schema: { $ref: '#/compo
 
 const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is malformed or fails validation; `errors` lists each field.',
-  401: 'Missing, malformed, unknown or revoked API key.',
-  403: 'The API key lacks the scope, or asks for a group it may not grant.',
+  401: 'Missing, malformed, unknown, revoked or expired API key.',
+  403: 'The API key lacks the scope, asks for a group it may not grant, or a quota of the account is used up (`limit`, `max`, `current`).',
   404: 'No such cluster in this account (clusters of other accounts are not found either).',
   409: 'The cluster is not in a state that allows this (not ready yet, being deleted).',
-  422: 'Well-formed but not allowed (Idempotency-Key reused with another body, version lowered or skipped).',
-  429: 'Rate limit of the account exceeded; see Retry-After.',
-  502: "The tenant cluster's API server did not answer; retry later.",
-  503: 'The host cluster cannot be reached; retry later.',
+  413: 'The body is larger than the API takes (64 KiB).',
+  415: 'The body is not JSON (application/json, UTF-8; PATCH also takes application/merge-patch+json).',
+  422: 'Well-formed but not allowed (Idempotency-Key reused with another body, version lowered or skipped, a kubeconfig identity outside the account\'s space or reserved).',
+  429: 'Rate limit of the account, or its kubeconfig issuance rate (`limit`, `max`, `current`), exceeded, or too many failed authentications from this address or with this key prefix; see Retry-After.',
+  502: "The tenant cluster's API server did not answer, or refused to sign a certificate; retry later.",
+  503: 'The host cluster cannot be reached, or the API is not yet granted access to the cluster; retry later.',
+  504: 'The tenant cluster did not sign a certificate in time; nothing was issued, retry later.',
 };
 
 function operationOf(route: RouteDoc): Operation {
@@ -106,7 +109,13 @@ function operationOf(route: RouteDoc): Operation {
   ];
   if (parameters.length > 0) operation.parameters = parameters;
   if (schema.body !== undefined) {
-    operation.requestBody = { required: true, content: { 'application/json': { schema: toOpenApiSchema(schema.body) } } };
+    const body = toOpenApiSchema(schema.body);
+    // A body that {} satisfies may be left out (content-types.ts reads no body as {}).
+    const { required: fields = [], minProperties = 0 } = schema.body as { required?: string[]; minProperties?: number };
+    const required = fields.length > 0 || minProperties > 0;
+    const content: Record<string, { schema: JsonSchema }> = { 'application/json': { schema: body } };
+    if (route.method === 'PATCH') content['application/merge-patch+json'] = { schema: body };
+    operation.requestBody = { required, content };
   }
   for (const [code, response] of Object.entries((schema.response ?? {}) as Record<string, JsonSchema>)) {
     const description = (response.description as string | undefined) ?? statusTitle(Number(code)).replace('Client Error', 'Success');
@@ -118,10 +127,13 @@ function operationOf(route: RouteDoc): Operation {
     if (code === '202' || code === '201') {
       entry.headers = { Location: { description: 'URL to poll or fetch the resource.', schema: { type: 'string' } } };
     }
+    const links = (schema['x-links'] as Record<string, Record<string, unknown>> | undefined)?.[code];
+    if (links !== undefined) entry.links = links;
     operation.responses[code] = entry;
   }
   const problemCodes = new Set<number>([503]);
   if (parameters.length > 0 || schema.body !== undefined) problemCodes.add(400);
+  if (schema.body !== undefined) for (const code of [413, 415]) problemCodes.add(code);
   if (route.scope !== undefined) {
     operation.security = [{ apiKey: [] }];
     operation['x-required-scope'] = route.scope;

@@ -128,7 +128,7 @@ export function describeValidation(part: string, issues: readonly ValidationIssu
   return { detail, errors };
 }
 
-function asProblem(error: FastifyError | ProblemError | Error): ProblemError | undefined {
+function asProblem(error: FastifyError | ProblemError | Error, contentType?: string): ProblemError | undefined {
   if (error instanceof ProblemError) return error;
   const fastifyError = error as FastifyError & { validation?: ValidationIssue[]; validationContext?: string };
   if (Array.isArray(fastifyError.validation)) {
@@ -140,6 +140,9 @@ function asProblem(error: FastifyError | ProblemError | Error): ProblemError | u
     // fastify's own client errors (bad JSON, unsupported media type, body too large...) carry clear
     // messages; the code becomes the type so a client can switch on it.
     const slug = (fastifyError.code ?? 'bad-request').toLowerCase().replace(/^fst_err_/, '').replace(/_/g, '-');
+    if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return new ProblemError(status, slug, `the API takes JSON bodies: send Content-Type: application/json${contentType === undefined ? ' (none was sent)' : ` (not ${JSON.stringify(contentType)})`}`);
+    }
     return new ProblemError(status, slug, fastifyError.message || statusTitle(status));
   }
   return undefined;
@@ -148,7 +151,7 @@ function asProblem(error: FastifyError | ProblemError | Error): ProblemError | u
 /** Installs the error and not-found handlers: after this every error response is problem+json. */
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply) => {
-    const problem = asProblem(error);
+    const problem = asProblem(error, request.headers['content-type']);
     if (problem !== undefined) {
       if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
       else request.log.info({ status: problem.status, problemType: problem.slug, detail: problem.message }, 'request rejected');

@@ -11,13 +11,18 @@ import { PHASES } from '../core/index.ts';
 export interface ApiLimits {
   /** Longest kubeconfig certificate lifetime an account may ask for. */
   maxKubeconfigTtlSeconds: number;
-  /** Longest join token lifetime. */
+  /** Longest join token lifetime: a bootstrap token lets any machine that holds it join the cluster. */
   maxJoinTokenTtlSeconds: number;
+  /** Lifetime of a join token minted without ttlSeconds. */
+  defaultJoinTokenTtlSeconds: number;
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
   maxKubeconfigTtlSeconds: 24 * 3600,
-  maxJoinTokenTtlSeconds: 7 * 24 * 3600,
+  // A worker joins within minutes of getting its token; a day covers a slow rollout, a week (kubeadm's
+  // own default is a day) only widens the window a leaked token is good for.
+  maxJoinTokenTtlSeconds: 24 * 3600,
+  defaultJoinTokenTtlSeconds: 3600,
 };
 
 export type JsonSchema = Record<string, unknown>;
@@ -114,26 +119,28 @@ export const SHARED_SCHEMAS: JsonSchema[] = [
   {
     $id: 'UsageTotals',
     type: 'object',
-    required: ['controlPlaneHours', 'nodeHours'],
+    required: ['controlPlaneHours', 'hibernatedHours', 'nodeHours'],
     properties: {
       controlPlaneHours: {
         type: 'object',
-        description: 'Hours a control plane existed, by size.',
+        description: 'Hours a control plane existed (not hibernated), by size; exact to the second, shown with 6 decimals.',
         properties: { small: { type: 'number' }, medium: { type: 'number' }, large: { type: 'number' }, total: { type: 'number' } },
       },
-      nodeHours: { type: 'number', description: 'Sum over time of nodes registered in the tenant.' },
+      hibernatedHours: { type: 'number', description: 'Hours hibernated: control plane off, storage kept (billed apart).' },
+      nodeHours: { type: 'number', description: 'Sum over time of nodes registered in the tenant (not while hibernated).' },
     },
   },
   {
     $id: 'ClusterUsage',
     type: 'object',
-    required: ['clusterId', 'name', 'createdAt', 'deletedAt', 'controlPlaneHours', 'nodeHours'],
+    required: ['clusterId', 'name', 'createdAt', 'deletedAt', 'controlPlaneHours', 'hibernatedHours', 'nodeHours'],
     properties: {
       clusterId: { type: 'string' },
       name: { type: 'string' },
       createdAt: dateTime,
       deletedAt: nullable('string', { format: 'date-time' }),
       controlPlaneHours: { type: 'object', properties: { small: { type: 'number' }, medium: { type: 'number' }, large: { type: 'number' }, total: { type: 'number' } } },
+      hibernatedHours: { type: 'number' },
       nodeHours: { type: 'number' },
     },
   },
@@ -219,18 +226,19 @@ export function kubeconfigBody(limits: ApiLimits) {
     properties: {
       username: {
         type: 'string',
-        pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$',
-        description: 'Certificate common name: the Kubernetes user name in the tenant.',
+        pattern: '^[A-Za-z0-9][A-Za-z0-9:._@-]{0,199}$',
+        description: 'Certificate common name, the Kubernetes user name in the tenant: `portal:<account>:<name>` (422 otherwise).',
       },
       groups: {
         type: 'array',
         minItems: 1,
         maxItems: 10,
         uniqueItems: true,
-        items: { type: 'string', minLength: 1, maxLength: 128 },
-        description: "Groups (certificate organisations); each must be one the account's API key may grant.",
+        items: { type: 'string', minLength: 1, maxLength: 200 },
+        description: "Groups (certificate organisations): each `portal:<account>:<name>` or on the API key's allow-list.",
       },
-      ttlSeconds: { type: 'integer', minimum: 300, maximum: limits.maxKubeconfigTtlSeconds, default: 3600 },
+      // 600: the shortest lifetime a Kubernetes CSR may ask for (spec.expirationSeconds).
+      ttlSeconds: { type: 'integer', minimum: 600, maximum: limits.maxKubeconfigTtlSeconds, default: 3600 },
     },
   } as const;
 }
@@ -252,7 +260,13 @@ export function joinTokenBody(limits: ApiLimits) {
     type: 'object',
     additionalProperties: false,
     properties: {
-      ttlSeconds: { type: 'integer', minimum: 600, maximum: limits.maxJoinTokenTtlSeconds, default: 24 * 3600 },
+      ttlSeconds: {
+        type: 'integer',
+        minimum: 600,
+        maximum: limits.maxJoinTokenTtlSeconds,
+        default: limits.defaultJoinTokenTtlSeconds,
+        description: `Lifetime in seconds (default ${limits.defaultJoinTokenTtlSeconds}, at most ${limits.maxJoinTokenTtlSeconds}).`,
+      },
       description: { type: 'string', maxLength: 200, pattern: '^[^\\u0000-\\u001f\\u007f]*$' },
     },
   } as const;
@@ -278,8 +292,8 @@ export const usageQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    from: { ...dateTime, description: 'Start (inclusive); default: start of the current month, UTC.' },
-    to: { ...dateTime, description: 'End (exclusive); default and maximum: now.' },
+    from: { ...dateTime, description: 'Start (inclusive), rounded down to a whole UTC hour; default: start of the current month, UTC.' },
+    to: { ...dateTime, description: 'End (exclusive), rounded up to a whole UTC hour; default and maximum: now.' },
   },
 } as const;
 
@@ -313,5 +327,38 @@ export const versionsResponse = {
   },
 } as const;
 
+export const limitsResponse = {
+  type: 'object',
+  required: ['account', 'limits'],
+  properties: {
+    account: { type: 'string' },
+    limits: {
+      type: 'array',
+      description: 'Each quota of the account: its name (as in quota problems), its value and, where counted per account, the current use.',
+      items: {
+        type: 'object',
+        required: ['limit', 'max', 'current', 'resetsAt'],
+        properties: {
+          limit: { type: 'string', enum: ['clusters-per-account', 'join-tokens-per-cluster', 'kubeconfigs-per-hour'] },
+          max: { type: 'integer' },
+          current: nullable('integer', { description: 'Current use; null for a per-cluster limit (see each cluster).' }),
+          resetsAt: nullable('string', { format: 'date-time', description: 'When a rate counts from 0 again; null for quotas.' }),
+        },
+      },
+    },
+  },
+} as const;
+
 export const clusterResponse = ref('Cluster');
+
+/** OpenAPI links from an answer that is a Cluster to the operations on it: clients (and fuzzers) can follow them. */
+export const clusterLinks = Object.fromEntries(
+  ['getCluster', 'updateCluster', 'deleteCluster', 'issueKubeconfig', 'mintJoinToken', 'listJoinTokens', 'getClusterUsage'].map((operationId) => [
+    operationId,
+    { operationId, parameters: { id: '$response.body#/id' } },
+  ]),
+);
+
+/** From a minted join token to its revocation. */
+export const joinTokenLinks = { revokeJoinToken: { operationId: 'revokeJoinToken', parameters: { id: '$request.path.id', tokenId: '$response.body#/id' } } };
 export const problemResponse = ref('Problem');

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { controlPlaneFor } from './sizes.ts';
 import { SIZES, type Size } from './types.ts';
+import { initialBillingHistory } from './billing-history.ts';
 import { ANNOTATIONS, API_VERSION, CREATED_BY_API, KIND, LABELS, PHASES, type Phase, type TenantControlPlaneSpecInput, type TenantControlPlaneStatus } from '../core/index.ts';
 
 /** Cluster ids: `c` + 11 of [a-z0-9] (~56 bits). A DNS-1035 label, short enough for `<id>-controller-manager-kubeconfig`. */
@@ -77,7 +78,8 @@ export function buildTenantControlPlane(input: NewClusterInput): TenantControlPl
       name: input.id,
       namespace: input.namespace,
       labels,
-      annotations: { [ANNOTATIONS.displayName]: input.name },
+      // The billed state from creation on (billing-history.ts): the metering pass reads it with the tcp.
+      annotations: { [ANNOTATIONS.displayName]: input.name, [ANNOTATIONS.billingHistory]: initialBillingHistory({ size: input.size, hibernated: false }) },
     },
     spec: {
       version: input.version,

@@ -1,17 +1,20 @@
-// What the API does inside a tenant cluster (or with its PKI): per-user kubeconfigs, join tokens,
-// node counts. Routes use this interface; host/tenant-access.ts implements it with the tenant's CA
-// and admin kubeconfig Secrets that the operator writes into the host.
-import type { NodeCounter } from './metering.ts';
+// What the API does inside a tenant cluster: per-user kubeconfigs, join tokens, node lists. Routes use
+// this interface; host/tenant-access.ts implements it with the API's own narrow identity in the tenant
+// (the `<id>-portal-kubeconfig` Secret the operator writes into the host), never with a CA key.
+import type { NodeLister } from './metering.ts';
 import type { TenantControlPlane } from './tcp.ts';
 
+/** An identity already checked by identity.ts: the implementation signs exactly this. */
 export interface KubeconfigRequest {
+  /** The portal account asking (recorded on the CSR approval). */
+  account: string;
   username: string;
   groups: string[];
   ttlSeconds: number;
 }
 
 export interface IssuedKubeconfig {
-  /** kubeconfig YAML with an embedded client certificate and key. */
+  /** kubeconfig YAML with an embedded client certificate and key (the key made here, never sent anywhere). */
   kubeconfig: string;
   expiresAt: Date;
 }
@@ -31,7 +34,7 @@ export interface MintedJoinTokenView extends JoinTokenSummary {
   joinCommand: string;
 }
 
-export interface TenantAccess extends NodeCounter {
+export interface TenantAccess extends NodeLister {
   issueKubeconfig(tcp: TenantControlPlane, request: KubeconfigRequest): Promise<IssuedKubeconfig>;
   mintJoinToken(tcp: TenantControlPlane, options: { ttlSeconds: number; description?: string }): Promise<MintedJoinTokenView>;
   listJoinTokens(tcp: TenantControlPlane): Promise<JoinTokenSummary[]>;

@@ -1,15 +1,18 @@
 // In-memory dependencies for unit tests and the in-process benchmark: the same interfaces as the
 // host implementations, with the real PKI and the real bootstrap-token functions, so what the routes
 // return (certificates, join commands) is genuine; only the storage is a Map instead of the host.
-import { bootstrapTokenSecret, buildUserKubeconfig, createCaCertificate, discoveryTokenCaCertHash, formatToken, generateBootstrapToken, generatePrivateKey, issueUserCertificate, joinCommand, tokenInfoFromSecret, type JoinTokenInfo } from '../core/index.ts';
+import { X509Certificate } from 'node:crypto';
+import { bootstrapTokenSecret, buildUserKubeconfig, createCaCertificate, createCertificateRequest, discoveryTokenCaCertHash, formatToken, generateBootstrapToken, generatePrivateKey, joinCommand, readCertificateRequest, signCertificate, tokenInfoFromSecret, type JoinTokenInfo } from '../core/index.ts';
 import type { AppDependencies } from './app.ts';
 import { MemoryAuthStore } from './auth.ts';
+import { csrNotSigned, csrRefused } from './csr-signing.ts';
 import { MemoryClusterStore } from './cluster-store.ts';
 import { MemoryIdempotencyStore } from './idempotency.ts';
 import type { TenantControlPlane } from './tcp.ts';
 import type { IssuedKubeconfig, JoinTokenSummary, KubeconfigRequest, MintedJoinTokenView, TenantAccess } from './tenant-access.ts';
 import type { Clock } from './types.ts';
-import { MemoryUsageLedger } from './usage.ts';
+import { MemoryUsageStore } from './usage-store.ts';
+import type { NodeSeen } from './usage.ts';
 
 export class ManualClock implements Clock {
   #now: number;
@@ -20,6 +23,10 @@ export class ManualClock implements Clock {
 
   now(): Date {
     return new Date(this.#now);
+  }
+
+  set(date: Date): void {
+    this.#now = date.getTime();
   }
 
   advance(ms: number): void {
@@ -36,12 +43,23 @@ const summary = (info: JoinTokenInfo): JoinTokenSummary => ({
   createdAt: info.createdAt ?? null,
 });
 
-/** Tenants whose "API servers" are Maps of bootstrap-token Secrets, with one real CA for all. */
+/** What the tenant's signer does with the next kubeconfig CSRs: sign them, deny them, or never get to them. */
+export type SignerBehaviour = 'sign' | 'deny' | 'never';
+
+/**
+ * Tenants whose "API servers" are Maps of bootstrap-token Secrets, with one real CA for all. Kubeconfigs
+ * go the way the host's do: the API side makes a key and a PKCS#10 request, the tenant side signs the
+ * request's public key (it never sees the private one) for the TTL asked, or refuses as `signer` says.
+ */
 export class MemoryTenantAccess implements TenantAccess {
   readonly #clock: Clock;
   readonly #tokens = new Map<string, Map<string, ReturnType<typeof bootstrapTokenSecret>>>();
-  readonly nodes = new Map<string, number>();
+  /** The nodes of each tenant, by tcp name. */
+  readonly nodes = new Map<string, NodeSeen[]>();
   #ca: Promise<{ certPem: string; keyPem: string }> | undefined;
+  signer: SignerBehaviour = 'sign';
+  /** Every identity a certificate was signed for, in order (what reached the "tenant"). */
+  readonly signed: { username: string; groups: string[] }[] = [];
 
   constructor(clock: Clock) {
     this.#clock = clock;
@@ -58,16 +76,19 @@ export class MemoryTenantAccess implements TenantAccess {
 
   async issueKubeconfig(tcp: TenantControlPlane, request: KubeconfigRequest): Promise<IssuedKubeconfig> {
     const ca = await this.ca();
-    const credentials = await issueUserCertificate({
+    const keyPem = await generatePrivateKey('ECDSA-P256');
+    const csr = readCertificateRequest(await createCertificateRequest({ commonName: request.username, organizations: request.groups }, keyPem));
+    if (this.signer === 'deny') throw csrRefused(tcp.metadata.name, { type: 'Denied', reason: 'TestPolicy', message: 'denied by the test' });
+    if (this.signer === 'never') throw csrNotSigned(tcp.metadata.name, 15);
+    const certPem = await signCertificate(
+      { commonName: csr.commonName, organizations: csr.organizations, dnsNames: [], ipAddresses: [], extKeyUsages: ['clientAuth'] },
+      csr.publicKeyPem,
       ca,
-      user: request.username,
-      groups: request.groups,
-      ttlSeconds: request.ttlSeconds,
-      keyAlgorithm: 'ECDSA-P256',
-      now: this.#clock.now(),
-    });
-    const kubeconfig = buildUserKubeconfig({ clusterName: tcp.metadata.name, server: tcp.status?.endpoint ?? '', caCertPem: ca.certPem, user: request.username, credentials });
-    return { kubeconfig, expiresAt: credentials.notAfter };
+      { now: this.#clock.now(), validityMs: request.ttlSeconds * 1000 },
+    );
+    this.signed.push({ username: csr.commonName, groups: [...csr.organizations] });
+    const kubeconfig = buildUserKubeconfig({ clusterName: tcp.metadata.name, server: tcp.status?.endpoint ?? '', caCertPem: ca.certPem, user: request.username, credentials: { certPem, keyPem } });
+    return { kubeconfig, expiresAt: new X509Certificate(certPem).validToDate };
   }
 
   async mintJoinToken(tcp: TenantControlPlane, options: { ttlSeconds: number; description?: string }): Promise<MintedJoinTokenView> {
@@ -97,8 +118,8 @@ export class MemoryTenantAccess implements TenantAccess {
     return this.#tokens.get(tcp.metadata.name)?.delete(id) ?? false;
   }
 
-  async countNodes(tcp: TenantControlPlane): Promise<number> {
-    return this.nodes.get(tcp.metadata.name) ?? 0;
+  async listNodes(tcp: TenantControlPlane): Promise<NodeSeen[]> {
+    return structuredClone(this.nodes.get(tcp.metadata.name) ?? []);
   }
 }
 
@@ -113,7 +134,7 @@ export interface MemoryWorld {
   clusters: MemoryClusterStore;
   auth: MemoryAuthStore;
   idempotency: MemoryIdempotencyStore;
-  ledger: MemoryUsageLedger;
+  usage: MemoryUsageStore;
   tenants: MemoryTenantAccess;
 }
 
@@ -123,10 +144,10 @@ export function memoryWorld(overrides: Partial<AppDependencies> = {}): MemoryWor
   const clusters = new MemoryClusterStore({ clock });
   const auth = new MemoryAuthStore();
   const idempotency = new MemoryIdempotencyStore();
-  const ledger = new MemoryUsageLedger();
+  const usage = new MemoryUsageStore();
   const tenants = new MemoryTenantAccess(clock);
-  const deps: AppDependencies = { clusters, auth, idempotency, ledger, tenants, clock, ...overrides };
-  return { deps, clock, clusters, auth, idempotency, ledger, tenants };
+  const deps: AppDependencies = { clusters, auth, idempotency, usage, tenants, clock, ...overrides };
+  return { deps, clock, clusters, auth, idempotency, usage, tenants };
 }
 
 /** What the operator writes into status once a control plane serves. */

@@ -1,6 +1,11 @@
 // Small shared types of the API: who is calling, and what time it is (injected so tests control it).
 
-export const SCOPES = ['read', 'write', 'kubeconfig'] as const;
+/**
+ * What a key may do: `read` (GETs), `write` (create, update, delete clusters), `kubeconfig` (issue
+ * client certificates), `join-tokens` (mint and revoke kubeadm bootstrap tokens: credentials that let
+ * a machine join a cluster, so a key that manages clusters does not get them without asking).
+ */
+export const SCOPES = ['read', 'write', 'kubeconfig', 'join-tokens'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export const SIZES = ['small', 'medium', 'large'] as const;

@@ -70,6 +70,19 @@ export const KONNECTIVITY = {
   servicePortName: 'konnectivity',
 } as const;
 
+// ---- The REST API inside a tenant ------------------------------------------------------------------------
+/**
+ * The one identity the REST API uses inside a tenant (core/pki issues its kubeconfig, operator/tenant binds
+ * its RBAC): it signs per-user kubeconfigs through the tenant's CertificateSigningRequest API (create and
+ * approve for `clientSigner` only; the tenant's kube-controller-manager signs with the cluster CA), mints
+ * and revokes join tokens, and counts nodes. The API never holds a CA key.
+ */
+export const PORTAL_IDENTITY = {
+  user: 'kubeception:portal',
+  /** The built-in signer of client certificates the tenant apiserver accepts (--client-ca-file). */
+  clientSigner: 'kubernetes.io/kube-apiserver-client',
+} as const;
+
 // ---- Metadata -------------------------------------------------------------------------------------------
 /** The operator's finalizer on every tcp: it marks the phase Deleting and releases the tenant's clients. */
 export const FINALIZER = 'kubeception.io/cleanup';
@@ -99,8 +112,12 @@ export const LABELS = {
   cluster: 'kubeception.io/cluster',
   /** On the REST API's idempotency records (ConfigMaps). */
   idempotencyRecord: 'kubeception.io/idempotency-record',
-  /** On the REST API's usage ledgers (ConfigMaps). */
+  /** On the REST API's usage ledgers of before the per-month periods (ConfigMaps; read once and folded in). */
   usageLedger: 'kubeception.io/usage-ledger',
+  /** On the REST API's usage periods (ConfigMaps): the month, 'YYYY-MM'. */
+  usageMonth: 'kubeception.io/usage-month',
+  /** On the REST API's usage periods: 'true' while the period is its cluster's cursor (not final). */
+  usageOpen: 'kubeception.io/usage-open',
 } as const;
 
 export const ANNOTATIONS = {
@@ -110,6 +127,8 @@ export const ANNOTATIONS = {
   pkiFingerprint: 'kubeception.io/pki-fingerprint',
   /** On tcps the REST API creates: the portal's display name. */
   displayName: 'kubeception.io/display-name',
+  /** On tcps the REST API creates: its changes of billed state, `[[epochSeconds, size, hibernated], ...]` (metering). */
+  billingHistory: 'kubeception.io/billing-history',
 } as const;
 
 /** Values of LABELS.component. */
@@ -127,7 +146,7 @@ export const objectNames = (tenant: string) => ({
   apiSecretReader: `${tenant}-api-secret-reader`,
 });
 
-/** Every host Secret of tenant `tenant`. The first twelve are its PKI and kubeconfigs (core/pki). */
+/** Every host Secret of tenant `tenant`. All but joinCommand are its PKI and kubeconfigs (core/pki). */
 export const secretNames = (tenant: string) => ({
   ca: `${tenant}-ca`,
   etcdCA: `${tenant}-etcd-ca`,
@@ -142,6 +161,8 @@ export const secretNames = (tenant: string) => ({
   schedulerKubeconfig: `${tenant}-scheduler-kubeconfig`,
   /** The konnectivity server's kubeconfig (user system:konnectivity-server): it reviews the agents' tokens. */
   konnectivityServerKubeconfig: `${tenant}-konnectivity-server-kubeconfig`,
+  /** The REST API's kubeconfig inside the tenant (user PORTAL_IDENTITY.user): CSRs, join tokens, node count. */
+  portalKubeconfig: `${tenant}-portal-kubeconfig`,
   /** The last `kubeadm join` command minted by operator/join-token.ts (keys `command`, `expiresAt`). */
   joinCommand: `${tenant}-join-command`,
 });
@@ -173,15 +194,17 @@ export const SECRET_KEYS = {
   controllerManagerKubeconfig: ['controller-manager.conf'],
   schedulerKubeconfig: ['scheduler.conf'],
   konnectivityServerKubeconfig: ['konnectivity-server.conf'],
+  portalKubeconfig: ['portal.conf'],
   joinCommand: ['command', 'expiresAt'],
 } as const satisfies Record<SecretName, readonly string[]>;
 
 /**
- * The Secrets of a tenant the REST API reads: the CA (signs per-user certificates, gives the discovery
- * hash) and the admin kubeconfig (acts inside the tenant). The operator grants the API `get` on exactly
- * these, per tenant it made (operator --api-service-account), instead of a cluster-wide Secret read.
+ * The Secrets of a tenant the REST API reads: only the portal kubeconfig (PORTAL_IDENTITY inside the
+ * tenant; its certificate-authority-data is the cluster CA certificate for user kubeconfigs and the
+ * discovery hash). No CA key, no admin kubeconfig. The operator grants the API `get` on exactly these,
+ * per tenant it made (operator --api-service-account), instead of a cluster-wide Secret read.
  */
-export const API_READ_SECRETS = ['ca', 'adminKubeconfig'] as const satisfies readonly SecretName[];
+export const API_READ_SECRETS = ['portalKubeconfig'] as const satisfies readonly SecretName[];
 
 /** The kubeconfig Secrets status.kubeconfigSecrets names. */
 export const kubeconfigSecrets = (tenant: string) => ({ admin: secretNames(tenant).adminKubeconfig, clusterAPI: secretNames(tenant).clusterAPIKubeconfig });

@@ -34,8 +34,9 @@ export const USAGE = `usage: node operator/main.ts [options]
   --lease-namespace NS       namespace of the leader-election Lease (env LEASE_NAMESPACE, default kubeception-system)
   --namespace NS             watch one namespace only (env WATCH_NAMESPACE, default all); it must exist
   --api-service-account NS/NAME  the REST API's service account (env API_SERVICE_ACCOUNT): for every tcp
-                             the API created, let it get that tcp's CA and admin kubeconfig Secrets
-                             (a Role + RoleBinding <name>-api-secret-reader); default: no grant
+                             the API created, let it get that tcp's portal kubeconfig Secret, the API's
+                             narrow identity in the tenant (a Role + RoleBinding <name>-api-secret-reader);
+                             default: no grant
   --concurrency N            tenants reconciled at once (env CONCURRENCY, default 8)
   --metrics-port N           /metrics, /healthz, /readyz (env METRICS_PORT, default 9090)
   --image-registry PREFIX    registry of control-plane images (env IMAGE_REGISTRY, default registry.k8s.io)

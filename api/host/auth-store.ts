@@ -1,5 +1,7 @@
 // API keys in the host cluster: one Secret (`kubeception-api-keys` in the API's namespace) whose
-// data maps key id (sha256 of the key) -> JSON record {account, scopes, groups, name, createdAt}.
+// data maps key id (sha256 of the key) -> JSON record {account, scopes, groups, name, createdAt, expiresAt?}.
+// keys-cli is its only writer (create, revoke); the API only reads it (KubeAuthStore), and its RBAC allows
+// nothing else. Last use is kept apart, in host/key-usage-store.ts.
 // A Secret, not a ConfigMap: hashes are not keys, but who has which rights is still sensitive, and
 // Secrets get the tighter RBAC and encryption at rest. Writes are JSON merge patches of one entry,
 // which the API server applies atomically, so concurrent key creations do not lose each other.
@@ -7,6 +9,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { V1Secret } from '@kubernetes/client-node';
 import { generateApiKey, hashApiKey, parseKeyRecord, type ApiKeyRecord, type AuthStore } from '../auth.ts';
 import { systemClock, type Clock } from '../types.ts';
+import { forgetKeyUsage, readKeyUsage } from './key-usage-store.ts';
 import { b64, isStatus, onHost, unb64, type KubeClient } from './kube.ts';
 
 export const API_KEYS_SECRET = 'kubeception-api-keys';
@@ -106,6 +109,8 @@ export interface NewKey {
   scopes: string[];
   groups: string[];
   name?: string;
+  /** RFC 3339 end of validity; absent: no end. */
+  expiresAt?: string;
 }
 
 /** Creates a key; returns the key itself, which is shown once and stored nowhere. */
@@ -141,9 +146,21 @@ export async function createApiKey(location: KeyStoreLocation, input: NewKey, no
   return { key, keyId, record };
 }
 
-export async function listApiKeys(location: KeyStoreLocation): Promise<{ keyId: string; record: ApiKeyRecord }[]> {
-  const records = parseKeySecret(await readSecret(location));
-  return [...records].map(([keyId, record]) => ({ keyId, record })).sort((a, b) => a.record.createdAt.localeCompare(b.record.createdAt));
+export interface ListedKey {
+  keyId: string;
+  record: ApiKeyRecord;
+  /** When the API last admitted it (to the minute); undefined: not since it was created, or not recorded yet. */
+  lastUsedAt?: string;
+}
+
+export async function listApiKeys(location: KeyStoreLocation): Promise<ListedKey[]> {
+  const [records, usage] = await Promise.all([readSecret(location).then((secret) => parseKeySecret(secret)), readKeyUsage(location)]);
+  return [...records]
+    .map(([keyId, record]) => {
+      const lastUsedAt = usage.get(keyId);
+      return { keyId, record, ...(lastUsedAt === undefined ? {} : { lastUsedAt }) };
+    })
+    .sort((a, b) => a.record.createdAt.localeCompare(b.record.createdAt));
 }
 
 /** Revokes the key whose id starts with `prefix` (at least 8 hex digits, unambiguous). */
@@ -154,5 +171,6 @@ export async function revokeApiKey(location: KeyStoreLocation, prefix: string): 
   if (matches.length > 1) throw new Error(`${matches.length} key ids start with ${prefix}; give more digits`);
   const keyId = matches[0]!;
   await location.client.request('PATCH', secretPath(location), { body: { data: { [keyId]: null } }, contentType: 'application/merge-patch+json' });
+  await forgetKeyUsage(location, keyId);
   return keyId;
 }

@@ -96,10 +96,22 @@ export class CachedClusterStore implements ClusterStore {
     return this.#cached(id) ?? (await this.#inner.get(id));
   }
 
+  onRemoved(handler: (tcp: TenantControlPlane, at: Date) => void): () => void {
+    return this.#informer.on((event, obj) => {
+      const tcp = obj as unknown as TenantControlPlane;
+      if (event === 'delete' && this.#inner.owns(tcp)) handler(tcp, new Date());
+    });
+  }
+
   async list(account?: string): Promise<TenantControlPlane[]> {
     // client-node types timestamps as Date; the cache holds the JSON the API server sent, as the API reads it.
     const all = (this.#informer.list() as unknown as TenantControlPlane[]).filter((tcp) => this.#inner.owns(tcp));
     return account === undefined ? all : all.filter((tcp) => accountOf(tcp) === account);
+  }
+
+  /** From the API server (a consistent read): quota checks must see other replicas' creates. */
+  listCurrent(account: string): Promise<TenantControlPlane[]> {
+    return this.#inner.list(account);
   }
 
   async patch(id: string, patch: Record<string, unknown>): Promise<TenantControlPlane | undefined> {

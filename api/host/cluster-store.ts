@@ -132,6 +132,10 @@ export class KubeClusterStore implements ClusterStore {
     });
   }
 
+  listCurrent(account: string): Promise<TenantControlPlane[]> {
+    return this.list(account);
+  }
+
   async patch(id: string, patch: Record<string, unknown>): Promise<TenantControlPlane | undefined> {
     return onHost(async () => {
       try {

@@ -1,14 +1,19 @@
-// TenantAccess with the Secrets the operator keeps in the tcp's namespace (docs/contracts.md):
-// `<name>-ca` (ca.crt, ca.key) signs per-user client certificates and gives the discovery hash;
-// `<name>-admin-kubeconfig` (admin.conf) lets the API act inside the tenant (join tokens, node count).
-// The tenant API server is reached at status.endpoint, the address clients use.
+// TenantAccess with the one Secret the operator keeps for the API in the tcp's namespace
+// (docs/contracts.md): `<name>-portal-kubeconfig` (portal.conf), the API's narrow identity inside the
+// tenant (kubeception:portal). With it the API signs per-user certificates through the tenant's CSR API
+// (csr-signing.ts), mints join tokens and counts nodes; its certificate-authority-data is the cluster CA
+// certificate user kubeconfigs pin and the discovery hash is computed from. The API reads no CA key and no
+// admin kubeconfig. The tenant API server is reached at status.endpoint, the address clients use.
 import type { V1NodeList, V1Secret } from '@kubernetes/client-node';
-import { KubeApiError, KubeClient, buildUserKubeconfig, discoveryTokenCaCertHash, formatToken, issueUserCertificate, joinCommand, listJoinTokens, mintJoinToken, revokeJoinToken, secretNames, TenantClients, API_READ_SECRETS, type JoinTokenInfo } from '../../core/index.ts';
+import { KubeApiError, KubeClient, buildUserKubeconfig, discoveryTokenCaCertHash, formatToken, joinCommand, listJoinTokens, mintJoinToken, parseKubeconfig, revokeJoinToken, secretNames, SECRET_KEYS, TenantClients, API_READ_SECRETS, type JoinTokenInfo } from '../../core/index.ts';
+import type { FastifyBaseLogger } from 'fastify';
 import type { ClusterStore } from '../cluster-store.ts';
+import { signClientCertificate } from '../csr-signing.ts';
 import { ProblemError, problems } from '../problems.ts';
 import type { TenantControlPlane } from '../tcp.ts';
 import type { IssuedKubeconfig, JoinTokenSummary, KubeconfigRequest, MintedJoinTokenView, TenantAccess } from '../tenant-access.ts';
 import { systemClock, type Clock } from '../types.ts';
+import type { NodeSeen } from '../usage.ts';
 import { isStatus, onHost, unb64 } from './kube.ts';
 
 type ApiReadSecret = (typeof API_READ_SECRETS)[number];
@@ -19,6 +24,9 @@ export interface HostTenantAccessOptions {
   clock?: Clock;
   /** Time allowed for one call into a tenant (default 10 s). */
   tenantTimeoutMs?: number;
+  /** Longest wait for a tenant to sign an approved kubeconfig certificate (default 15 s; then 504). */
+  signingTimeoutMs?: number;
+  log?: FastifyBaseLogger;
 }
 
 function summary(info: JoinTokenInfo): JoinTokenSummary {
@@ -35,6 +43,13 @@ function summary(info: JoinTokenInfo): JoinTokenSummary {
 /** A tenant that does not answer is the tenant's problem, not a bug of ours: 502 with a clear message. */
 function tenantFailure(tcp: TenantControlPlane, error: unknown): Error {
   if (error instanceof ProblemError) return error;
+  // The operator writes the identity's RBAC into the tenant on its next reconcile (a tenant from before
+  // the identity existed, or one whose bootstrap is behind): worth waiting for, not a broken tenant.
+  if (error instanceof KubeApiError && error.statusCode === 403) {
+    return new ProblemError(503, 'credentials-unavailable', `the API's identity in cluster ${tcp.metadata.name} is not authorized yet (${error.reason}); the operator grants it in the tenant bootstrap, retry later`, {
+      headers: { 'retry-after': '30' },
+    });
+  }
   const what = error instanceof KubeApiError ? `answered ${error.statusCode} ${error.reason}` : `did not answer (${(error as Error).message})`;
   return new ProblemError(502, 'tenant-unavailable', `the API server of cluster ${tcp.metadata.name} ${what}; retry later`, {
     headers: { 'retry-after': '10' },
@@ -47,12 +62,16 @@ export class HostTenantAccess implements TenantAccess {
   readonly #clock: Clock;
   /** One client per tenant: connections are reused, a re-issued kubeconfig or a new endpoint picked up. */
   readonly #tenantClients: TenantClients;
+  readonly #signingTimeoutMs: number;
+  readonly #log: FastifyBaseLogger | undefined;
 
   constructor(options: HostTenantAccessOptions) {
     this.#host = options.host;
     this.#clusters = options.clusters;
     this.#clock = options.clock ?? systemClock;
     this.#tenantClients = new TenantClients({ timeoutMs: options.tenantTimeoutMs ?? 10_000 });
+    this.#signingTimeoutMs = options.signingTimeoutMs ?? 15_000;
+    this.#log = options.log;
   }
 
   /** Reads one of API_READ_SECRETS only: the operator grants the API exactly those (typed, so no other slips in). */
@@ -81,9 +100,15 @@ export class HostTenantAccess implements TenantAccess {
     return { value: unb64(encoded), version: secret?.metadata?.resourceVersion ?? '' };
   }
 
-  async #ca(tcp: TenantControlPlane): Promise<{ certPem: string; keyPem: string }> {
-    const [cert, key] = await Promise.all([this.#secret(tcp, 'ca', 'ca.crt'), this.#secret(tcp, 'ca', 'ca.key')]);
-    return { certPem: cert.value, keyPem: key.value };
+  /** The API's kubeconfig inside the tenant, and the cluster CA certificate it pins. */
+  async #portal(tcp: TenantControlPlane): Promise<{ kubeconfig: string; caCertPem: string }> {
+    const which = 'portalKubeconfig' satisfies ApiReadSecret;
+    const { value } = await this.#secret(tcp, which, SECRET_KEYS[which][0]);
+    try {
+      return { kubeconfig: value, caCertPem: parseKubeconfig(value).caCertPem };
+    } catch (error) {
+      throw problems.conflict(`the credentials of cluster ${tcp.metadata.name} are not usable yet (${(error as Error).message}); retry shortly`);
+    }
   }
 
   #endpoint(tcp: TenantControlPlane): string {
@@ -92,41 +117,38 @@ export class HostTenantAccess implements TenantAccess {
     return endpoint;
   }
 
-  async #tenant(tcp: TenantControlPlane): Promise<KubeClient> {
-    const admin = await this.#secret(tcp, 'adminKubeconfig', 'admin.conf');
-    // The admin kubeconfig may name an in-host address (e.g. the Service DNS name); the endpoint is what reaches it.
-    return this.#tenantClients.get(`${tcp.metadata.namespace}/${tcp.metadata.name}`, admin.value, this.#endpoint(tcp));
-  }
-
-  async #inTenant<T>(tcp: TenantControlPlane, call: (client: KubeClient) => Promise<T>): Promise<T> {
-    const client = await this.#tenant(tcp);
+  async #inTenant<T>(tcp: TenantControlPlane, call: (client: KubeClient, caCertPem: string) => Promise<T>): Promise<T> {
+    const portal = await this.#portal(tcp);
+    // The kubeconfig may name an in-host address (e.g. the Service DNS name); the endpoint is what reaches it.
+    const client = this.#tenantClients.get(`${tcp.metadata.namespace}/${tcp.metadata.name}`, portal.kubeconfig, this.#endpoint(tcp));
     try {
-      return await call(client);
+      return await call(client, portal.caCertPem);
     } catch (error) {
       throw tenantFailure(tcp, error);
     }
   }
 
   async issueKubeconfig(tcp: TenantControlPlane, request: KubeconfigRequest): Promise<IssuedKubeconfig> {
-    const ca = await this.#ca(tcp);
     const server = this.#endpoint(tcp);
-    let credentials;
-    try {
-      credentials = await issueUserCertificate({ ca, user: request.username, groups: request.groups, ttlSeconds: request.ttlSeconds, now: this.#clock.now() });
-    } catch (error) {
-      // The PKI refuses identities and lifetimes it will not sign; its message says why.
-      throw problems.unprocessable('certificate-refused', (error as Error).message);
-    }
-    const kubeconfig = buildUserKubeconfig({ clusterName: tcp.metadata.name, server, caCertPem: ca.certPem, user: request.username, credentials });
-    return { kubeconfig, expiresAt: credentials.notAfter };
+    const cluster = tcp.metadata.name;
+    return this.#inTenant(tcp, async (client, caCertPem) => {
+      const signed = await signClientCertificate(client, { commonName: request.username, organizations: request.groups }, request.ttlSeconds, {
+        cluster,
+        timeoutMs: this.#signingTimeoutMs,
+        approvalMessage: `kubeconfig issued through the kubeception API for account ${request.account}`,
+        now: () => this.#clock.now().getTime(),
+        onCleanupFailure: (name, error) => this.#log?.warn({ cluster, csr: name, err: (error as Error).message }, 'CSR not deleted; the tenant\'s csrcleaner removes it within a day'),
+      });
+      const kubeconfig = buildUserKubeconfig({ clusterName: cluster, server, caCertPem, user: request.username, credentials: signed });
+      return { kubeconfig, expiresAt: signed.notAfter };
+    });
   }
 
   async mintJoinToken(tcp: TenantControlPlane, options: { ttlSeconds: number; description?: string }): Promise<MintedJoinTokenView> {
-    const caCert = await this.#secret(tcp, 'ca', 'ca.crt');
-    const caCertHash = discoveryTokenCaCertHash(caCert.value);
-    const minted = await this.#inTenant(tcp, (client) =>
-      mintJoinToken(client, { ttlSeconds: options.ttlSeconds, now: this.#clock.now(), ...(options.description === undefined ? {} : { description: options.description }) }),
-    );
+    const { minted, caCertHash } = await this.#inTenant(tcp, async (client, caCertPem) => ({
+      caCertHash: discoveryTokenCaCertHash(caCertPem),
+      minted: await mintJoinToken(client, { ttlSeconds: options.ttlSeconds, now: this.#clock.now(), ...(options.description === undefined ? {} : { description: options.description }) }),
+    }));
     return {
       ...summary(minted.info),
       token: formatToken(minted.token),
@@ -142,9 +164,13 @@ export class HostTenantAccess implements TenantAccess {
     return this.#inTenant(tcp, (client) => revokeJoinToken(client, id));
   }
 
-  async countNodes(tcp: TenantControlPlane): Promise<number> {
+  async listNodes(tcp: TenantControlPlane): Promise<NodeSeen[]> {
     const nodes = await this.#inTenant(tcp, (client) => client.request<V1NodeList>('GET', '/api/v1/nodes'));
-    return nodes.items.length;
+    // The JSON has RFC 3339 strings where client-node's type says Date.
+    return nodes.items.map((node) => ({
+      name: node.metadata?.name ?? '',
+      joinedAt: Math.floor(Date.parse(String(node.metadata?.creationTimestamp ?? '')) / 1000),
+    })).filter((node) => node.name !== '' && Number.isSafeInteger(node.joinedAt));
   }
 
   async close(): Promise<void> {

@@ -5,10 +5,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkVersionChange, type SupportedVersion } from '../../crds/schema/versions.ts';
 import { principalOf } from '../auth.ts';
 import { ClusterConflictError, ClusterExistsError, getOwned, type ClusterStore } from '../cluster-store.ts';
-import { IdempotentCreates, requestFingerprint, type StoredResponse } from '../idempotency.ts';
-import type { Meter } from '../metering.ts';
+import { beforeCreate, IdempotentCreates, NothingCreated, requestFingerprint, type StoredResponse } from '../idempotency.ts';
+import { appendBillingHistory, billedStateOf } from '../billing-history.ts';
+import { toSeconds } from '../usage.ts';
+import { quotaExceeded, type AccountLimits, type AccountLimitsSource } from '../quotas.ts';
 import { clusterNotFound, problems } from '../problems.ts';
 import {
+  clusterLinks,
   clusterListResponse,
   clusterParams,
   clusterResponse,
@@ -27,8 +30,9 @@ import { ANNOTATIONS, LABELS, type Phase } from '../../core/index.ts';
 export interface ClusterRouteOptions {
   clusters: ClusterStore;
   idempotency: IdempotentCreates;
-  meter: Meter;
   clock: Clock;
+  /** Quotas of each account (clusters per account). */
+  accountLimits: AccountLimitsSource;
   /** Checks a tcp before it is sent (the CRD's own schema); throws a message on violation. */
   validateTcp?: TcpValidator;
   newId?: () => string;
@@ -78,17 +82,36 @@ export function decodeCursor(cursor: string): [string, string] {
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byCreation = (a: { createdAt: string; id: string }, b: { createdAt: string; id: string }) => compare(a.createdAt, b.createdAt) || compare(a.id, b.id);
 
-function logMeteringFailure(request: FastifyRequest) {
-  return (error: unknown) => request.log.warn({ err: error }, 'usage ledger write failed; the metering loop will catch up');
-}
-
 export async function clusterRoutes(app: FastifyInstance, options: ClusterRouteOptions): Promise<void> {
-  const { clusters, idempotency, meter } = options;
+  const { clusters, idempotency } = options;
   const newId = options.newId ?? (() => newClusterId());
 
-  /** Creates the tcp under `id`; a tcp already there from the same idempotent request is the result. */
+  /** Refuses a create that would take the account over its cluster quota. */
+  function checkClusterQuota(account: string, limits: AccountLimits, existing: readonly TenantControlPlane[], includesNew: boolean): void {
+    const live = existing.filter((tcp) => tcp.metadata.deletionTimestamp === undefined).length;
+    const others = includesNew ? live - 1 : live;
+    if (others + 1 > limits.maxClusters) throw quotaExceeded('maxClusters', limits.maxClusters, others, `account ${account}`);
+  }
+
+  /** A cluster this request (its Idempotency-Key) created before is the result (its billing history is on the tcp since its create). */
+  function result(request: FastifyRequest, tcp: TenantControlPlane): StoredResponse {
+    request.log.info({ cluster: tcp.metadata.name }, 'cluster of this Idempotency-Key found');
+    return { status: 202, body: toClusterView(tcp) };
+  }
+
+  /**
+   * Creates the tcp under `id`; a tcp already there from the same idempotent request is the result.
+   * Throws NothingCreated when it knows no cluster exists under `id` (the claim may then be released).
+   */
   async function createCluster(request: FastifyRequest, id: string, body: CreateBody, keyHash?: string): Promise<StoredResponse> {
     const account = principalOf(request).account;
+    const ours = (tcp: TenantControlPlane | undefined) => keyHash !== undefined && tcp?.metadata.labels?.[LABELS.idempotencyKey] === keyHash;
+    if (keyHash !== undefined) {
+      // A retry after a timeout: the first attempt may have created the cluster. It is the answer,
+      // whatever the quota says now (it counts already).
+      const existing = await getOwned(clusters, account, id);
+      if (ours(existing)) return result(request, existing!);
+    }
     const tcp = buildTenantControlPlane({
       id,
       namespace: clusters.namespaceFor(id),
@@ -99,18 +122,35 @@ export async function clusterRoutes(app: FastifyInstance, options: ClusterRouteO
       ...(keyHash === undefined ? {} : { idempotencyKeyHash: keyHash }),
       ...(options.defaultServiceType === undefined ? {} : { serviceType: options.defaultServiceType }),
     });
-    options.validateTcp?.(tcp);
+    const limits = await beforeCreate(async () => {
+      options.validateTcp?.(tcp);
+      const limits = await options.accountLimits.limitsFor(account);
+      // From the cache: cheap, and enough to refuse the common case without writing anything.
+      checkClusterQuota(account, limits, await clusters.list(account), false);
+      return limits;
+    });
     let created: TenantControlPlane;
     try {
       created = await clusters.create(tcp);
     } catch (error) {
-      if (!(error instanceof ClusterExistsError) || keyHash === undefined) throw error;
+      if (!(error instanceof ClusterExistsError)) throw error; // maybe created (a timeout): the claim stays
+      if (keyHash === undefined) throw error;
       const existing = await getOwned(clusters, account, id);
-      if (existing?.metadata.labels?.[LABELS.idempotencyKey] !== keyHash) throw error;
-      created = existing;
+      // Another cluster has this id (56 random bits: practically never): nothing of ours exists.
+      if (!ours(existing)) throw new NothingCreated(error);
+      return result(request, existing!);
+    }
+    // Two replicas may both have passed the cached check. Count again from the host, after our
+    // create: of several concurrent creates the last to be written sees all the others, so however
+    // they interleave the account never stays over its quota (at worst both withdraw; a retry passes).
+    try {
+      checkClusterQuota(account, limits, await clusters.listCurrent(account), true);
+    } catch (refusal) {
+      await clusters.delete(id);
+      request.log.info({ cluster: id }, 'cluster withdrawn: a concurrent create took the last of the quota');
+      throw new NothingCreated(refusal);
     }
     request.log.info({ cluster: id, size: body.size, version: body.version }, 'cluster created');
-    await meter.record(created).catch(logMeteringFailure(request));
     return { status: 202, body: toClusterView(created) };
   }
 
@@ -123,7 +163,8 @@ export async function clusterRoutes(app: FastifyInstance, options: ClusterRouteO
         description: 'Starts provisioning a tenant control plane. Answers 202: poll the Location until status.ready.',
         tags: ['clusters'],
         operationId: 'createCluster',
-        'x-problems': [422],
+        'x-problems': [403, 422],
+        'x-links': { 202: clusterLinks },
         querystring: noQuery,
         body: createClusterBody,
         headers: idempotencyHeaders,
@@ -149,6 +190,7 @@ export async function clusterRoutes(app: FastifyInstance, options: ClusterRouteO
           try {
             response = await createCluster(request, newId(), request.body);
           } catch (error) {
+            if (error instanceof NothingCreated) throw error.problem;
             if (!(error instanceof ClusterExistsError) || attempt >= 2) throw error;
           }
         }
@@ -260,16 +302,17 @@ export async function clusterRoutes(app: FastifyInstance, options: ClusterRouteO
             throw error;
           }
         }
-        if (body.name !== undefined) {
-          (patch.metadata as Record<string, unknown>).annotations = { [ANNOTATIONS.displayName]: body.name };
-        }
+        const annotations: Record<string, string> = {};
+        if (body.name !== undefined) annotations[ANNOTATIONS.displayName] = body.name;
+        // The resize is billed from this second on, whenever the metering pass sees it.
+        if (size !== undefined) annotations[ANNOTATIONS.billingHistory] = appendBillingHistory(tcp, { ...billedStateOf(tcp), size }, toSeconds(options.clock.now()));
+        if (Object.keys(annotations).length > 0) (patch.metadata as Record<string, unknown>).annotations = annotations;
         try {
           const updated = await clusters.patch(id, patch);
           if (updated === undefined) throw clusterNotFound(id);
           const specChanged = size !== undefined || version !== undefined;
           if (specChanged) {
             request.log.info({ cluster: id, size, version }, 'cluster update requested');
-            await meter.record(updated).catch(logMeteringFailure(request));
           }
           reply.code(specChanged ? 202 : 200);
           return toClusterView(updated);
@@ -303,7 +346,6 @@ export async function clusterRoutes(app: FastifyInstance, options: ClusterRouteO
       const result = await clusters.delete(id);
       if (!result.found) throw clusterNotFound(id);
       const requestedAt = tcp.metadata.deletionTimestamp === undefined ? options.clock.now() : new Date(tcp.metadata.deletionTimestamp);
-      await meter.recordDeletion(tcp, requestedAt).catch(logMeteringFailure(request));
       request.log.info({ cluster: id, gone: result.gone }, 'cluster deletion requested');
       const view = toClusterView({ ...tcp, metadata: { ...tcp.metadata, deletionTimestamp: requestedAt.toISOString() } });
       reply.code(202).header('location', view.links.self);

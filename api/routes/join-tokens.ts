@@ -4,7 +4,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { principalOf } from '../auth.ts';
 import { getOwned, type ClusterStore } from '../cluster-store.ts';
 import { clusterNotFound, problems } from '../problems.ts';
-import { clusterParams, joinTokenBody, joinTokenListResponse, joinTokenParams, mintedJoinTokenResponse, noQuery, type ApiLimits } from '../schemas.ts';
+import { quotaExceeded, type AccountLimitsSource } from '../quotas.ts';
+import { clusterParams, joinTokenBody, joinTokenLinks, joinTokenListResponse, joinTokenParams, mintedJoinTokenResponse, noQuery, type ApiLimits } from '../schemas.ts';
 import type { TenantControlPlane } from '../tcp.ts';
 import type { JoinTokenSummary, TenantAccess } from '../tenant-access.ts';
 import { requireReady } from './kubeconfig.ts';
@@ -13,6 +14,8 @@ export interface JoinTokenRouteOptions {
   clusters: ClusterStore;
   tenants: TenantAccess;
   limits: ApiLimits;
+  /** Quotas of each account (live join tokens per cluster). */
+  accountLimits: AccountLimitsSource;
 }
 
 function summaryJson(token: JoinTokenSummary) {
@@ -37,7 +40,7 @@ export async function joinTokenRoutes(app: FastifyInstance, options: JoinTokenRo
   app.post(
     '/v1/clusters/:id/join-tokens',
     {
-      config: { scope: 'write' },
+      config: { scope: 'join-tokens' },
       schema: {
         summary: 'Mint a join token',
         description: 'A kubeadm bootstrap token valid for ttlSeconds, with the kubeadm join command. The token is shown only in this response.',
@@ -48,15 +51,28 @@ export async function joinTokenRoutes(app: FastifyInstance, options: JoinTokenRo
         querystring: noQuery,
         body: joinTokenBody(options.limits),
         response: { 201: mintedJoinTokenResponse },
+        'x-links': { 201: joinTokenLinks },
       },
     },
     async (request: FastifyRequest<{ Params: { id: string }; Body: { ttlSeconds: number; description?: string } }>, reply: FastifyReply) => {
       const body = request.body;
       const tcp = await readyCluster(request);
+      const { maxJoinTokensPerCluster: max } = await options.accountLimits.limitsFor(principalOf(request).account);
+      const what = `cluster ${request.params.id}`;
+      const before = (await options.tenants.listJoinTokens(tcp)).length;
+      if (before >= max) throw quotaExceeded('maxJoinTokensPerCluster', max, before, what);
       const minted = await options.tenants.mintJoinToken(tcp, {
         ttlSeconds: body.ttlSeconds,
         ...(body.description === undefined ? {} : { description: body.description }),
       });
+      // Concurrent mints (other replicas) may all have passed the check above: count again in the
+      // tenant, after ours exists. The last one written sees every other, so the cap holds.
+      const after = (await options.tenants.listJoinTokens(tcp)).length;
+      if (after > max) {
+        await options.tenants.revokeJoinToken(tcp, minted.id);
+        request.log.info({ cluster: request.params.id, tokenId: minted.id }, 'join token withdrawn: a concurrent mint took the last of the quota');
+        throw quotaExceeded('maxJoinTokensPerCluster', max, after - 1, what);
+      }
       request.log.info({ cluster: request.params.id, tokenId: minted.id }, 'join token minted');
       reply.code(201).header('cache-control', 'no-store').header('location', `/v1/clusters/${request.params.id}/join-tokens/${minted.id}`);
       return { ...summaryJson(minted), token: minted.token, joinCommand: minted.joinCommand };
@@ -87,7 +103,7 @@ export async function joinTokenRoutes(app: FastifyInstance, options: JoinTokenRo
   app.delete(
     '/v1/clusters/:id/join-tokens/:tokenId',
     {
-      config: { scope: 'write' },
+      config: { scope: 'join-tokens' },
       schema: {
         summary: 'Revoke a join token',
         tags: ['join tokens'],

@@ -6,9 +6,10 @@
 //   if (plan.status === 'alarm') -> condition PKI=False (reason: plan.alarms), no changes, no retry storm
 //   else for (const change of plan.changes) await serverSideApply(change.secret)   // in order, stop on error
 //
-// Per-user kubeconfigs (REST API):
+// Per-user kubeconfigs where the CA key is at hand (tests, the test bed):
 //   const creds = await issueUserCertificate({ ca: plan.material.cas.ca, user, groups, ttlSeconds });
 //   const yaml = buildUserKubeconfig({ clusterName: name, server: endpoint, caCertPem, user, credentials: creds });
+// The REST API never has it: it sends createCertificateRequest(...) to the tenant's CSR API instead.
 
 export { DEFAULT_KEY_ALGORITHM, KEY_ALGORITHMS, generatePrivateKey, type KeyAlgorithm } from './keys.ts';
 export {
@@ -31,6 +32,7 @@ export {
   KUBEADM_CLUSTER_ADMIN_GROUP,
   LOCAL_API_SERVER,
   MASTERS_GROUP,
+  OPERATOR_USERS,
   TENANT_ADMIN_GROUP,
   apiServerSans,
   etcdSans,
@@ -75,4 +77,6 @@ export {
 } from './plan.ts';
 export { buildUserKubeconfig, issueUserCertificate, type UserCertificateRequest, type UserCredentials } from './user-cert.ts';
 export { discoveryTokenCaCertHash } from './discovery.ts';
+export { createCertificateRequest, readCertificateRequest, type CertificateRequestFacts, type RequestSubject } from './csr.ts';
+export { OPERATOR_IDENTITIES, RESERVED_PREFIXES, reservedIdentityReason } from './reserved-identities.ts';
 export { parseServerUrl } from './names.ts';

@@ -48,6 +48,18 @@ export function parsePrivateKey(pem: string, what = 'private key'): KeyObject {
   }
 }
 
+/**
+ * The public key a certificate is issued for, from a PEM private key or a PEM public key (a signer that
+ * answers a certificate request never sees the private half).
+ */
+export function parseSubjectKey(pem: string, what = 'subject key'): KeyObject {
+  try {
+    return createPublicKey(pem);
+  } catch (error) {
+    throw new Error(`${what} is not a readable PEM key: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 /** The key's algorithm in our vocabulary, or undefined for anything else (e.g. RSA-4096, P-384). */
 export function keyAlgorithmOf(key: KeyObject): KeyAlgorithm | undefined {
   const details = key.asymmetricKeyDetails;
@@ -64,7 +76,7 @@ export function describeKey(key: KeyObject): string {
 
 /** SubjectPublicKeyInfo DER of a private or public key. */
 export function subjectPublicKeyInfoDer(key: KeyObject): Buffer {
-  return createPublicKey(key).export({ type: 'spki', format: 'der' });
+  return (key.type === 'public' ? key : createPublicKey(key)).export({ type: 'spki', format: 'der' });
 }
 
 /** The public half as a PKIX `PUBLIC KEY` PEM (what kubeadm writes to sa.pub). */

@@ -182,6 +182,7 @@ test('Secrets follow docs/contracts.md and kubeconfigs carry matching cert/key p
     'controller-manager': 'https://127.0.0.1:6443',
     scheduler: 'https://127.0.0.1:6443',
     'konnectivity-server': 'https://127.0.0.1:6443',
+    portal: 'https://203.0.113.7:31443',
   };
   for (const id of KUBECONFIG_IDS) {
     const text = secretText(byName[`demo-${id}-kubeconfig`], `${id}.conf`) ?? '';

@@ -1,6 +1,6 @@
 // kubeadm's certificate set for one tenant: what each certificate is for (pure), and issuing whatever
 // is missing from existing material (keys generated all at once, so a tenant costs ~one keygen batch).
-import { KONNECTIVITY } from '../contract.ts';
+import { KONNECTIVITY, PORTAL_IDENTITY } from '../contract.ts';
 import { firstHostIp } from './ip.ts';
 import { DEFAULT_KEY_ALGORITHM, generatePrivateKey, publicKeyPem, type KeyAlgorithm, KEY_ALGORITHMS } from './keys.ts';
 import { assertDnsLabel, classifySans, isDnsName, parseServerUrl } from './names.ts';
@@ -28,7 +28,7 @@ export const LEAF_IDS = [
 export type LeafId = (typeof LEAF_IDS)[number];
 
 /** Client certificates embedded in kubeconfigs. */
-export const KUBECONFIG_IDS = ['admin', 'super-admin', 'controller-manager', 'scheduler', 'konnectivity-server'] as const;
+export const KUBECONFIG_IDS = ['admin', 'super-admin', 'controller-manager', 'scheduler', 'konnectivity-server', 'portal'] as const;
 export type KubeconfigId = (typeof KUBECONFIG_IDS)[number];
 
 /** Every CA-signed certificate of the set. */
@@ -40,6 +40,25 @@ export const TENANT_ADMIN_GROUP = 'kubeception:tenant-admins';
 /** kubeadm >= 1.29 puts apiserver-kubelet-client in this group (bound to cluster-admin by kubeadm). */
 export const KUBEADM_CLUSTER_ADMIN_GROUP = 'kubeadm:cluster-admins';
 export const MASTERS_GROUP = 'system:masters';
+
+/**
+ * The user (certificate CN) of every certificate the operator issues, as kubeadm names them where kubeadm
+ * has one. Written once here for the specs below and for the REST API, which never mints these names
+ * (api/identity.ts): each is bound to powers in the tenant (e.g. kube-apiserver-kubelet-client to
+ * system:kubelet-api-admin).
+ */
+export const OPERATOR_USERS = {
+  apiServer: 'kube-apiserver',
+  apiServerKubeletClient: 'kube-apiserver-kubelet-client',
+  apiServerEtcdClient: 'kube-apiserver-etcd-client',
+  frontProxyClient: 'front-proxy-client',
+  admin: 'kubernetes-admin',
+  superAdmin: 'kubernetes-super-admin',
+  controllerManager: 'system:kube-controller-manager',
+  scheduler: 'system:kube-scheduler',
+  konnectivityServer: KONNECTIVITY.serverUser,
+  portal: PORTAL_IDENTITY.user,
+} as const;
 
 export const CA_COMMON_NAMES: Record<CaId, string> = {
   ca: 'kubernetes',
@@ -173,22 +192,25 @@ export function tenantCertificateSpecs(input: TenantPkiInput): Record<CertId, Ce
     apiserver: {
       id: 'apiserver',
       issuer: 'ca',
-      request: { commonName: 'kube-apiserver', organizations: [], ...apiServerSans(input), extKeyUsages: ['serverAuth'] },
+      request: { commonName: OPERATOR_USERS.apiServer, organizations: [], ...apiServerSans(input), extKeyUsages: ['serverAuth'] },
     },
-    'apiserver-kubelet-client': client('apiserver-kubelet-client', 'ca', 'kube-apiserver-kubelet-client', [
+    'apiserver-kubelet-client': client('apiserver-kubelet-client', 'ca', OPERATOR_USERS.apiServerKubeletClient, [
       KUBEADM_CLUSTER_ADMIN_GROUP,
     ]),
-    'apiserver-etcd-client': client('apiserver-etcd-client', 'etcd-ca', 'kube-apiserver-etcd-client'),
-    'front-proxy-client': client('front-proxy-client', 'front-proxy-ca', 'front-proxy-client'),
+    'apiserver-etcd-client': client('apiserver-etcd-client', 'etcd-ca', OPERATOR_USERS.apiServerEtcdClient),
+    'front-proxy-client': client('front-proxy-client', 'front-proxy-ca', OPERATOR_USERS.frontProxyClient),
     'etcd-server': { id: 'etcd-server', issuer: 'etcd-ca', request: { commonName: etcdName, organizations: [], ...etcd, extKeyUsages: both } },
     'etcd-peer': { id: 'etcd-peer', issuer: 'etcd-ca', request: { commonName: etcdName, organizations: [], ...etcd, extKeyUsages: both } },
-    admin: client('admin', 'ca', 'kubernetes-admin', [TENANT_ADMIN_GROUP]),
-    'super-admin': client('super-admin', 'ca', 'kubernetes-super-admin', [MASTERS_GROUP]),
-    'controller-manager': client('controller-manager', 'ca', 'system:kube-controller-manager'),
-    scheduler: client('scheduler', 'ca', 'system:kube-scheduler'),
+    admin: client('admin', 'ca', OPERATOR_USERS.admin, [TENANT_ADMIN_GROUP]),
+    'super-admin': client('super-admin', 'ca', OPERATOR_USERS.superAdmin, [MASTERS_GROUP]),
+    'controller-manager': client('controller-manager', 'ca', OPERATOR_USERS.controllerManager),
+    scheduler: client('scheduler', 'ca', OPERATOR_USERS.scheduler),
     // The konnectivity server beside the apiserver: it sends TokenReviews for the agents' tokens (the
     // tenant bootstrap binds this user to system:auth-delegator).
-    'konnectivity-server': client('konnectivity-server', 'ca', KONNECTIVITY.serverUser),
+    'konnectivity-server': client('konnectivity-server', 'ca', OPERATOR_USERS.konnectivityServer),
+    // The REST API inside the tenant: no group, its narrow ClusterRole is bound to the user alone
+    // (operator/tenant/portal-rbac.ts).
+    portal: client('portal', 'ca', OPERATOR_USERS.portal),
   };
 }
 
@@ -198,11 +220,13 @@ export function tenantKubeconfigSpecs(input: TenantPkiInput): Record<KubeconfigI
   const clusterName = input.name;
   const spec = (id: KubeconfigId, userName: string, server: string): KubeconfigSpec => ({ id, clusterName, userName, server });
   return {
-    admin: spec('admin', 'kubernetes-admin', external),
-    'super-admin': spec('super-admin', 'kubernetes-super-admin', external),
-    'controller-manager': spec('controller-manager', 'system:kube-controller-manager', LOCAL_API_SERVER),
-    scheduler: spec('scheduler', 'system:kube-scheduler', LOCAL_API_SERVER),
-    'konnectivity-server': spec('konnectivity-server', KONNECTIVITY.serverUser, LOCAL_API_SERVER),
+    admin: spec('admin', OPERATOR_USERS.admin, external),
+    'super-admin': spec('super-admin', OPERATOR_USERS.superAdmin, external),
+    'controller-manager': spec('controller-manager', OPERATOR_USERS.controllerManager, LOCAL_API_SERVER),
+    scheduler: spec('scheduler', OPERATOR_USERS.scheduler, LOCAL_API_SERVER),
+    'konnectivity-server': spec('konnectivity-server', OPERATOR_USERS.konnectivityServer, LOCAL_API_SERVER),
+    // The API reaches the tenant where users do (it points its client at status.endpoint anyway).
+    portal: spec('portal', OPERATOR_USERS.portal, external),
   };
 }
 

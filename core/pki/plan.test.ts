@@ -54,17 +54,17 @@ before(async () => {
 
 test('a new tenant gets every Secret created, roots first', async () => {
   const first = ok(await planPki([], { ...input, keyAlgorithm: 'ECDSA-P256' }));
-  assert.equal(first.changes.length, 12);
+  assert.equal(first.changes.length, 13);
   assert.ok(first.changes.every((c) => c.action === 'create'));
   assert.deepEqual(first.changes.slice(0, 4).map((c) => c.name), ROOT_SECRETS);
   assert.deepEqual(first.unchanged, []);
-  assert.equal(stored.length, 12);
+  assert.equal(stored.length, 13);
 });
 
 test('planning again changes nothing and leaves every Secret byte-identical', async () => {
   const plan = ok(await planPki(stored, input));
   assert.deepEqual(plan.changes, []);
-  assert.equal(plan.unchanged.length, 12);
+  assert.equal(plan.unchanged.length, 13);
   for (const secret of plan.secrets) {
     assert.deepEqual(secret.data, find(stored, secret.metadata.name)?.data, secret.metadata.name);
   }
@@ -100,7 +100,7 @@ test('certificates close to expiry are re-issued, CAs are kept', async () => {
 
   const plan = ok(await planPki(old, input));
   const issued = plan.decisions.filter((d) => d.action === 'issue');
-  assert.equal(issued.length, 11, 'all 11 CA-signed certificates');
+  assert.equal(issued.length, 12, 'all 12 CA-signed certificates');
   for (const decision of issued) assert.match(decision.reasons.join(), /expires on .*within the 30-day renewal window/, decision.id);
   for (const name of ROOT_SECRETS) assert.ok(plan.unchanged.includes(name), name);
   const renewed = new X509Certificate(secretText(plan.secrets.find((s) => s.metadata.name === 'demo-etcd-certs'), 'server.crt') ?? '');
@@ -141,6 +141,7 @@ test('after an explicit go-ahead a missing CA is re-created and everything it si
     'demo-controller-manager-kubeconfig',
     'demo-scheduler-kubeconfig',
     'demo-konnectivity-server-kubeconfig',
+    'demo-portal-kubeconfig',
   ]);
   assert.ok(plan.unchanged.includes('demo-etcd-certs') && plan.unchanged.includes('demo-etcd-ca'));
   const apiserverCerts = plan.changes.find((c) => c.name === 'demo-apiserver-certs')!;
@@ -201,6 +202,7 @@ test('a new endpoint rewrites the kubeconfigs around the same client certificate
     'demo-admin-kubeconfig',
     'demo-super-admin-kubeconfig',
     'demo-kubeconfig',
+    'demo-portal-kubeconfig', // the API's kubeconfig points where users go too
   ]);
   const adminChange = plan.changes.find((c) => c.name === 'demo-admin-kubeconfig')!;
   assert.match(adminChange.reasons.join('\n'), /admin\.conf: server https:\/\/10\.0\.0\.5:31443 -> https:\/\/api\.demo\.example\.com:6443/);
@@ -227,7 +229,7 @@ test('switching the key algorithm re-issues certificates but keeps CAs and the S
   const plan = ok(await planPki(stored, { ...input, keyAlgorithm: 'ECDSA-P256' }));
   for (const name of ROOT_SECRETS) assert.ok(plan.unchanged.includes(name), name);
   const issued = plan.decisions.filter((d) => d.action === 'issue');
-  assert.equal(issued.length, 11);
+  assert.equal(issued.length, 12);
   assert.ok(issued.every((d) => d.reasons.includes('key is RSA-2048, desired ECDSA-P256')));
   assert.match(secretText(plan.secrets.find((s) => s.metadata.name === 'demo-etcd-certs'), 'server.key') ?? '', /BEGIN EC PRIVATE KEY/);
 });
@@ -238,7 +240,7 @@ test('a missing owner reference or label is fixed without touching the data', as
     delete s.metadata!.labels!['kubeception.io/component'];
   });
   const plan = ok(await planPki(unlabeled, input, { owner }));
-  assert.equal(plan.changes.length, 12, 'all lack the owner');
+  assert.equal(plan.changes.length, 13, 'all lack the owner');
   const caChange = plan.changes.find((c) => c.name === 'demo-ca')!;
   assert.deepEqual(caChange.reasons, ['label kubeception.io/component is not pki', 'not owned by TenantControlPlane demo']);
   for (const change of plan.changes) {
@@ -270,4 +272,18 @@ test('a Secret with our name that belongs to another tenant is never taken over'
     plan.alarms.some((a) => a.secret === 'demo-etcd-ca' && /belongs to tenant "demo-etcd"/.test(a.reason)),
     JSON.stringify(plan.alarms),
   );
+});
+
+test('a tenant from before the portal identity gets its kubeconfig on the next plan, signed by the CA it has, nothing else changes', async () => {
+  const before = stored.filter((s) => s.metadata?.name !== 'demo-portal-kubeconfig');
+  const plan = ok(await planPki(before, input, { tenantRunning: true }));
+  assert.deepEqual(plan.changes.map((c) => [c.name, c.action]), [['demo-portal-kubeconfig', 'create']]);
+  assert.equal(plan.unchanged.length, 12);
+  const portal = parseKubeconfig(secretText(plan.changes[0]!.secret, 'portal.conf') ?? '');
+  assert.equal(portal.userName, 'kubeception:portal');
+  assert.equal(portal.caCertPem, secretText(find(stored, 'demo-ca'), 'ca.crt'), 'the existing CA, not a new one');
+  const facts = inspectCertificate(new X509Certificate(portal.clientCertPem).raw);
+  assert.equal(facts.commonName, 'kubeception:portal');
+  assert.deepEqual(facts.organizations, [], 'no group: its RBAC binds the user alone');
+  assert.equal(opensslVerify(portal.caCertPem, portal.clientCertPem, 'sslclient').status, 0);
 });

@@ -43,7 +43,8 @@ export type PkiSecretRole =
   | 'kubeconfig'
   | 'controller-manager-kubeconfig'
   | 'scheduler-kubeconfig'
-  | 'konnectivity-server-kubeconfig';
+  | 'konnectivity-server-kubeconfig'
+  | 'portal-kubeconfig';
 
 export interface PkiSecretLayout {
   role: PkiSecretRole;
@@ -101,6 +102,8 @@ export const PKI_SECRET_LAYOUT: readonly PkiSecretLayout[] = [
   kubeconfigSecret('controller-manager-kubeconfig', 'controllerManagerKubeconfig', 'controller-manager.conf', 'controller-manager'),
   kubeconfigSecret('scheduler-kubeconfig', 'schedulerKubeconfig', 'scheduler.conf', 'scheduler'),
   kubeconfigSecret('konnectivity-server-kubeconfig', 'konnectivityServerKubeconfig', 'konnectivity-server.conf', 'konnectivity-server'),
+  // The REST API's identity inside the tenant (PORTAL_IDENTITY): the only Secret of a tenant it may read.
+  kubeconfigSecret('portal-kubeconfig', 'portalKubeconfig', 'portal.conf', 'portal'),
 ];
 
 export function pkiSecretName(tenant: string, role: PkiSecretRole): string {

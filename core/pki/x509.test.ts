@@ -150,6 +150,6 @@ test('bad requests are refused with a clear error', async () => {
   const base = { commonName: 'x', organizations: [], dnsNames: [], ipAddresses: [], extKeyUsages: ['clientAuth'] as const };
   await assert.rejects(signCertificate({ ...base, ipAddresses: ['10.0.0.300'] }, key, ca), /"10\.0\.0\.300" is not an IP address/);
   await assert.rejects(signCertificate({ ...base, commonName: ' ' }, key, ca), /non-empty CN/);
-  await assert.rejects(signCertificate(base, 'not a key', ca), /key for "x" is not a readable PEM private key/);
+  await assert.rejects(signCertificate(base, 'not a key', ca), /key for "x" is not a readable PEM key/);
   await assert.rejects(signCertificate(base, key, { certPem: ca.certPem, keyPem: key }), /key does not match certificate/);
 });

@@ -14,7 +14,7 @@ import {
   type SignatureAlgorithm,
 } from './der.ts';
 import { ipToBytes } from './ip.ts';
-import { parsePrivateKey, signSha256, subjectPublicKeyInfoDer } from './keys.ts';
+import { parsePrivateKey, parseSubjectKey, signSha256, subjectPublicKeyInfoDer } from './keys.ts';
 
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
@@ -59,7 +59,8 @@ export function randomSerial(): Buffer {
   return Buffer.concat([Buffer.from([0]), bits]);
 }
 
-function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm {
+/** The SHA-256 signature algorithm of an RSA or ECDSA key (what node:crypto signs with for it). */
+export function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm {
   if (key.asymmetricKeyType === 'rsa') return 'sha256WithRSAEncryption';
   if (key.asymmetricKeyType === 'ec') return 'ecdsaWithSHA256';
   throw new Error(`cannot sign with a ${key.asymmetricKeyType ?? 'unknown'} key (RSA or ECDSA only)`);
@@ -164,7 +165,7 @@ export async function signCertificate(
   options: IssueOptions = {},
 ): Promise<string> {
   const signer = 'certPem' in ca ? loadSigner(ca) : ca;
-  const subjectKey = parsePrivateKey(subjectKeyPem, `key for "${request.commonName}"`);
+  const subjectKey = parseSubjectKey(subjectKeyPem, `key for "${request.commonName}"`);
   const keyUsages: KeyUsage[] =
     subjectKey.asymmetricKeyType === 'rsa' ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'];
   return issue(request, subjectKey, signer, false, keyUsages, options, LEAF_VALIDITY_MS);

@@ -10,24 +10,29 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
+import { parse as parseYaml } from 'yaml';
 import { Ajv, type ValidateFunction } from 'ajv';
 import formatsModule from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
 import { GENERATED_FILES } from '../../crds/generate.ts';
 import { CRD_NAME } from '../../crds/schema/tenant-control-plane.ts';
-import { buildApp } from '../../api/app.ts';
-import { createApiKey, type KeyStoreLocation } from '../../api/host/auth-store.ts';
+import { buildApp, DEFAULT_AUTH_FAILURE_LIMIT, DEFAULT_KEY_FAILURE_LIMIT, type AppDependencies } from '../../api/app.ts';
+import { generateApiKey, hashApiKey } from '../../api/auth.ts';
+import { API_KEYS_SECRET, createApiKey, type KeyStoreLocation } from '../../api/host/auth-store.ts';
 import { hostDependencies, type HostDependencies } from '../../api/host/index.ts';
+import { KEY_USAGE_CONFIGMAP, readKeyUsage } from '../../api/host/key-usage-store.ts';
 import { KubeClient } from '../../api/host/kube.ts';
 import type { NamespaceLayout } from '../../api/host/cluster-store.ts';
 import { runOperator } from '../../operator/main.ts';
 import { parseConfig } from '../../operator/config.ts';
+import { apiFetch, loopbackHttps } from '../support/api-client.ts';
+import { markClusterReady } from '../support/api.ts';
 import { eventually, testbed, testNamespace, type Testbed } from '../support/testbed.ts';
 import { testbedConfig } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
@@ -42,6 +47,8 @@ const FLOW_TIMEOUT_MS = 4 * 60_000;
 const TENANT_ADMINS = 'kubeception:tenant-admins';
 /** A group alice's key may grant that nothing in a tenant binds. */
 const UNBOUND_GROUP = 'portal:auditors';
+/** The API's service account as the operator's --api-service-account names it (it need not exist for RBAC). */
+const API_SERVICE_ACCOUNT_NAME = 'kubeception-api';
 const PROPERTY_RUNS = Number(process.env.KUBECEPTION_API_E2E_RUNS ?? 400);
 const TCP_BASE = '/apis/kubeception.io/v1alpha1';
 
@@ -58,13 +65,17 @@ const replicas: Replica[] = [];
 const keys: Record<'alice' | 'mallory' | 'reader', string> = { alice: '', mallory: '', reader: '' };
 
 /** One API replica over the host, listening on loopback; closed with the others of `into`. */
-async function startReplica(layout: NamespaceLayout = PER_CLUSTER, into: Replica[] = replicas): Promise<Replica> {
+async function startReplica(layout: NamespaceLayout = PER_CLUSTER, into: Replica[] = replicas, limits: Pick<AppDependencies, 'authFailureLimit' | 'keyFailureLimit'> = {}): Promise<Replica> {
   const deps = hostDependencies({ kubeConfig: tb.kubeConfig, namespace: stateNamespace, layout });
   await deps.start();
   const app = await buildApp({
     ...deps,
     rateLimit: { capacity: 100_000, refillPerSecond: 100_000 },
     authFailureLimit: { capacity: 100_000, refillPerSecond: 100_000 },
+    keyFailureLimit: { capacity: 100_000, refillPerSecond: 100_000 },
+    ...limits,
+    // HTTPS, as the API serves by default: call() trusts the loopback CA and nothing else
+    https: await loopbackHttps(),
   });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   const replica = { deps, app, base };
@@ -129,7 +140,7 @@ async function call(
     body = JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
   }
-  const response = await fetch(base + path, { method, headers, ...(body === undefined ? {} : { body }) });
+  const response = await apiFetch(base + path, { method, headers, ...(body === undefined ? {} : { body }) });
   const text = await response.text();
   let parsed: unknown = text;
   try {
@@ -152,27 +163,14 @@ async function tcpOf(id: string): Promise<Record<string, any> | undefined> {
 }
 
 /** What the operator would write once a control plane serves (here without one). */
-async function markReady(id: string, endpoint = 'https://10.0.0.5:31443'): Promise<void> {
-  await host.request('PATCH', `${TCP_BASE}/namespaces/${PREFIX}${id}/tenantcontrolplanes/${id}/status`, {
-    contentType: 'application/merge-patch+json',
-    body: {
-      status: {
-        observedGeneration: 1,
-        phase: 'Ready',
-        version: 'v1.36.5',
-        endpoint,
-        controlPlane: { replicas: 1, readyReplicas: 1 },
-        conditions: [{ type: 'Ready', status: 'True', reason: 'ControlPlaneReady', message: 'simulated by the e2e test', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }],
-      },
-    },
-  });
-}
+const markReady = (id: string, endpoint?: string): Promise<void> => markClusterReady(host, `${PREFIX}${id}`, id, endpoint);
 
 /**
  * Everything the API could change in the host. For tcps: what the API writes (spec via generation,
  * labels, annotations), not status, which an operator, if one runs, keeps updating; for the API's own
  * ConfigMaps and Secrets: their resourceVersions. Objects already being deleted are left out: they
- * vanish on their own, and an object the API deletes still shows, as one that went missing.
+ * vanish on their own, and an object the API deletes still shows, as one that went missing. The keys'
+ * last-use record (KEY_USAGE_CONFIGMAP) is left out too: every admitted request may touch it, by design.
  */
 async function hostState(): Promise<string> {
   const tcps = await host.request<{ items: any[] }>('GET', `${TCP_BASE}/tenantcontrolplanes`);
@@ -186,7 +184,7 @@ async function hostState(): Promise<string> {
       .filter((o) => live(o) && o.metadata.namespace.startsWith(PREFIX))
       .map((o) => `tcp ${name(o)} generation=${o.metadata.generation} ${JSON.stringify(o.metadata.labels)} ${JSON.stringify(o.metadata.annotations)}`),
     ...namespaces.items.filter((o) => live(o) && o.metadata.name.startsWith(PREFIX)).map((o) => `ns ${name(o)}`),
-    ...configMaps.items.filter(live).map((o) => `cm ${name(o)}@${o.metadata.resourceVersion}`),
+    ...configMaps.items.filter((o) => live(o) && o.metadata.name !== KEY_USAGE_CONFIGMAP).map((o) => `cm ${name(o)}@${o.metadata.resourceVersion}`),
     ...secrets.items.filter(live).map((o) => `secret ${name(o)}@${o.metadata.resourceVersion}`),
   ]
     .sort()
@@ -202,8 +200,8 @@ before(async () => {
   stateNamespace = ns.name;
   cleanupState = ns.cleanup;
   const location: KeyStoreLocation = { client: host, namespace: stateNamespace };
-  keys.alice = (await createApiKey(location, { account: 'alice', scopes: ['read', 'write', 'kubeconfig'], groups: [TENANT_ADMINS, UNBOUND_GROUP] })).key;
-  keys.mallory = (await createApiKey(location, { account: 'mallory', scopes: ['read', 'write', 'kubeconfig'], groups: ['kubeception:tenant-admins'] })).key;
+  keys.alice = (await createApiKey(location, { account: 'alice', scopes: ['read', 'write', 'kubeconfig', 'join-tokens'], groups: [TENANT_ADMINS, UNBOUND_GROUP] })).key;
+  keys.mallory = (await createApiKey(location, { account: 'mallory', scopes: ['read', 'write', 'kubeconfig', 'join-tokens'], groups: ['kubeception:tenant-admins'] })).key;
   keys.reader = (await createApiKey(location, { account: 'alice', scopes: ['read'], groups: [] })).key;
   await startReplica();
   // Discovery of a CRD can lag its Established condition.
@@ -257,6 +255,8 @@ test('portal flow with a live operator: create, poll until ready, kubeconfig wit
       IMAGE_PULL_POLICY: 'Never',
       CONCURRENCY: '2',
       LOG_LEVEL: 'warn',
+      // The per-tcp Role that lets the API's service account read the one Secret it needs.
+      API_SERVICE_ACCOUNT: `${stateNamespace}/${API_SERVICE_ACCOUNT_NAME}`,
     }),
   );
   const replica = await startReplica({ kind: 'shared', namespace: ns.name }, flowReplicas);
@@ -281,7 +281,7 @@ test('portal flow with a live operator: create, poll until ready, kubeconfig wit
   assert.ok(['Provisioning', 'Ready'].includes(polled.body.status.phase), polled.body.status.phase);
   if (!polled.body.status.ready) {
     // Nothing can be done inside a cluster that does not serve yet: the portal is told to poll.
-    const early = await flow('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'portal-user', groups: [TENANT_ADMINS] } });
+    const early = await flow('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'portal:alice:portal-user', groups: [TENANT_ADMINS] } });
     assert.equal(early.status, 409, JSON.stringify(early.body));
     assert.match(early.body.detail, /not ready yet/);
     assert.equal((await flow('POST', `/v1/clusters/${id}/join-tokens`, { key: keys.alice, body: {} })).status, 409);
@@ -315,31 +315,75 @@ test('portal flow with a live operator: create, poll until ready, kubeconfig wit
   assert.equal((await api('GET', `/v1/clusters/${id}`, { key: keys.alice })).status, 404);
   assert.equal((await api('DELETE', `/v1/clusters/${elsewhere}`, { key: keys.alice })).status, 202);
 
+  // The API's service account may read this cluster's portal kubeconfig and no CA key, no admin
+  // kubeconfig (the operator's per-tcp Role; asked of the host's authorizer, impersonating the account).
+  const apiServiceAccount = `system:serviceaccount:${stateNamespace}:${API_SERVICE_ACCOUNT_NAME}`;
+  for (const [secret, answer] of [[`${id}-ca`, 'no'], [`${id}-etcd-ca`, 'no'], [`${id}-admin-kubeconfig`, 'no'], [`${id}-super-admin-kubeconfig`, 'no'], [`${id}-portal-kubeconfig`, 'yes']] as const) {
+    assert.equal(await canI(tb.kubeconfigPath, ['get', `secret/${secret}`, '-n', ns.name, `--as=${apiServiceAccount}`]), answer, `the API's service account reads ${secret}: ${answer}`);
+  }
+  assert.equal(await canI(tb.kubeconfigPath, ['list', 'secrets', '-n', ns.name, `--as=${apiServiceAccount}`]), 'no');
+
   const kubectl = (kubeconfig: string, args: string[]) => run(`${tb.binDir}/kubectl`, [`--kubeconfig=${kubeconfig}`, ...args]);
   /** A kubeconfig from the API, written to a file for kubectl. */
-  const kubeconfigFor = async (username: string, groups: string[]) => {
+  const kubeconfigFor = async (name: string, groups: string[]) => {
+    const username = `portal:alice:${name}`;
     const issued = await flow('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username, groups, ttlSeconds: 600 } });
     assert.equal(issued.status, 200, JSON.stringify(issued.body));
     assert.equal(issued.headers.get('cache-control'), 'no-store');
+    assert.equal(issued.body.username, username);
     assert.deepEqual(issued.body.groups, groups);
-    const path = join(dir, `${username}.kubeconfig`);
+    const path = join(dir, `${name}.kubeconfig`);
     writeFileSync(path, issued.body.kubeconfig, { mode: 0o600 });
     return path;
   };
 
+  // Reserved identities are refused before anything reaches the tenant: the apiserver->kubelet client
+  // (bound to system:kubelet-api-admin), the operator's admin user, names outside the account's space.
+  for (const [body, field] of [
+    [{ username: 'kube-apiserver-kubelet-client', groups: [UNBOUND_GROUP] }, 'body.username'],
+    [{ username: 'kubernetes-admin', groups: [TENANT_ADMINS] }, 'body.username'],
+    [{ username: 'portal:mallory:eve', groups: [UNBOUND_GROUP] }, 'body.username'],
+    [{ username: 'portal:alice:eve', groups: ['system:masters'] }, 'body.groups[0]'],
+    [{ username: 'portal:alice:eve', groups: ['kubeadm:cluster-admins'] }, 'body.groups[0]'],
+  ] as const) {
+    const refused = await flow('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body });
+    assert.equal(refused.status, 422, JSON.stringify(refused.body));
+    assert.equal(refused.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    assert.ok(refused.body.detail.startsWith(`${field}: `), refused.body.detail);
+  }
+
   // The group the portal asks for decides what the person may do in the tenant: the operator binds
   // kubeception:tenant-admins to cluster-admin; a group the key may grant but nothing binds gets nothing.
+  // The certificates come from the tenant's own signer (the API holds no CA key).
   const admin = await kubeconfigFor('portal-admin', [TENANT_ADMINS]);
   const version = JSON.parse((await kubectl(admin, ['get', '--raw', '/version'])).stdout);
   assert.equal(version.gitVersion, 'v1.36.5');
   const whoami = JSON.parse((await kubectl(admin, ['auth', 'whoami', '-o', 'json'])).stdout);
-  assert.equal(whoami.status.userInfo.username, 'portal-admin');
+  assert.equal(whoami.status.userInfo.username, 'portal:alice:portal-admin');
   assert.deepEqual(whoami.status.userInfo.groups.filter((g: string) => g !== 'system:authenticated'), [TENANT_ADMINS]);
   assert.equal(await canI(admin, ['create', 'namespaces']), 'yes');
-  const auditor = await kubeconfigFor('portal-auditor', [UNBOUND_GROUP]);
+  const auditor = await kubeconfigFor('portal-auditor', [UNBOUND_GROUP, 'portal:alice:auditors']);
   assert.equal(JSON.parse((await kubectl(auditor, ['get', '--raw', '/version'])).stdout).gitVersion, 'v1.36.5', 'authenticated');
+  const auditorWho = JSON.parse((await kubectl(auditor, ['auth', 'whoami', '-o', 'json'])).stdout);
+  assert.equal(auditorWho.status.userInfo.username, 'portal:alice:portal-auditor');
+  assert.deepEqual(auditorWho.status.userInfo.groups.filter((g: string) => g !== 'system:authenticated'), [UNBOUND_GROUP, 'portal:alice:auditors']);
   assert.equal(await canI(auditor, ['create', 'namespaces']), 'no');
   await assert.rejects(kubectl(auditor, ['get', 'namespaces']), /forbidden/i);
+  // The API deleted its CSRs after use; its tenant identity may do what the portal needs and no more.
+  const csrs = JSON.parse((await kubectl(admin, ['get', 'csr', '-o', 'json'])).stdout).items.map((c: { metadata: { name: string } }) => c.metadata.name);
+  assert.deepEqual(csrs.filter((name: string) => name.startsWith('kubeception-portal-')), [], 'no CSR of the API is left behind');
+  // (`signers` is no discoverable resource, so kubectl cannot ask about `approve` on it; the unit tests pin that rule.)
+  for (const [args, answer] of [
+    [['create', 'certificatesigningrequests.certificates.k8s.io'], 'yes'],
+    [['update', 'certificatesigningrequests.certificates.k8s.io', '--subresource=approval'], 'yes'],
+    [['create', 'secrets', '-n', 'kube-system'], 'yes'],
+    [['list', 'nodes'], 'yes'],
+    [['get', 'secrets', '-n', 'default'], 'no'],
+    [['delete', 'nodes'], 'no'],
+    [['create', 'namespaces'], 'no'],
+  ] as const) {
+    assert.equal(await canI(admin, [...args, '--as=kubeception:portal']), answer, `kubeception:portal: ${args.join(' ')}`);
+  }
   mark('kubeconfigs checked with kubectl');
 
   // A join token: the bootstrap-token Secret is in the tenant, and the join command pins the tenant CA.
@@ -368,6 +412,8 @@ test('portal flow with a live operator: create, poll until ready, kubeconfig wit
   const mine = usage.body.clusters.find((c: { clusterId: string }) => c.clusterId === id);
   assert.ok(mine?.controlPlaneHours.small > 0, JSON.stringify(usage.body));
   assert.equal(mine.deletedAt, null);
+  // The metering pass (in a deployment: the replica holding the metering Lease, every minute) stores it.
+  assert.deepEqual((await replica.app.meter.tick()).failed, []);
 
   const deleted = await flow('DELETE', `/v1/clusters/${id}`, { key: keys.alice });
   assert.equal(deleted.status, 202, JSON.stringify(deleted.body));
@@ -386,6 +432,7 @@ test('portal flow with a live operator: create, poll until ready, kubeconfig wit
   });
   mark(`tenant objects gone (${((Date.now() - deletedAt) / 1000).toFixed(1)} s after the delete)`);
   assert.deepEqual((await host.request<{ items: unknown[] }>('GET', tcps)).items, []);
+  assert.deepEqual((await replica.app.meter.tick()).failed, []);
 
   // A new API process (nothing in memory) still bills the deleted cluster, and stopped at the deletion.
   const fresh = await startReplica({ kind: 'shared', namespace: ns.name }, flowReplicas);
@@ -490,6 +537,8 @@ test('property: generated invalid bodies, query strings and headers never give a
       faults.push(json.filter((body) => !validate(structuredClone(body))).map((value) => ({ kind: 'body', value })));
       faults.push(
         printable
+          // An empty body is no body: valid where every field is optional (a join token's).
+          .filter((raw) => raw !== '')
           .filter((raw) => {
             try {
               JSON.parse(raw);
@@ -518,7 +567,7 @@ test('property: generated invalid bodies, query strings and headers never give a
     fc.asyncProperty(cases, async ({ op, id: pathId, tokenId: token, fault }) => {
       let path = op.path.replace('{id}', encodeURIComponent(pathId)).replace('{tokenId}', encodeURIComponent(token));
       const options: Parameters<typeof call>[3] = { key: keys.alice, headers: {} };
-      const validBody = op.path === '/v1/clusters' ? { name: 'should-not-exist' } : op.path.endsWith('/kubeconfig') ? { username: 'u', groups: ['kubeception:tenant-admins'] } : op.method === 'PATCH' ? { size: 'large' } : {};
+      const validBody = op.path === '/v1/clusters' ? { name: 'should-not-exist' } : op.path.endsWith('/kubeconfig') ? { username: 'portal:alice:u', groups: ['kubeception:tenant-admins'] } : op.method === 'PATCH' ? { size: 'large' } : {};
       if (op.body !== undefined) options.body = validBody;
       switch (fault.kind) {
         case 'query':
@@ -597,31 +646,44 @@ test('20 parallel creates with one Idempotency-Key, spread over two API replicas
 test('kubeconfig, join tokens and node counts against a real API server (the host cluster stands in for a ready tenant)', async (t) => {
   const id: string = (await api('POST', '/v1/clusters', { key: keys.alice, body: { name: 'stand-in' } })).body.id;
   const namespace = `${PREFIX}${id}`;
-  // What the operator would have made: the tenant CA and admin kubeconfig Secrets, and a Ready status.
-  // The host's own CA and admin kubeconfig make the host API server the "tenant".
+  // What the operator would have made: the API's portal kubeconfig Secret (the only one it reads; no CA
+  // key anywhere), and a Ready status. The host's admin kubeconfig stands in for the portal identity and
+  // the host API server for the tenant: its kube-controller-manager signs the API's CSRs with the host CA.
   const secret = (name: string, data: Record<string, string>) =>
     host.request('POST', `/api/v1/namespaces/${namespace}/secrets`, {
       body: { apiVersion: 'v1', kind: 'Secret', metadata: { name }, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v).toString('base64')])) },
     });
   const caCertPem = readFileSync(join(testbedConfig.pkiDir, 'ca.crt'), 'utf8');
-  await secret(`${id}-ca`, { 'ca.crt': caCertPem, 'ca.key': readFileSync(join(testbedConfig.pkiDir, 'ca.key'), 'utf8') });
-  await secret(`${id}-admin-kubeconfig`, { 'admin.conf': readFileSync(tb.kubeconfigPath, 'utf8') });
+  await secret(`${id}-portal-kubeconfig`, { 'portal.conf': readFileSync(tb.kubeconfigPath, 'utf8') });
+  const apiCsrs = async () =>
+    (await host.request<{ items: { metadata: { name: string } }[] }>('GET', '/apis/certificates.k8s.io/v1/certificatesigningrequests')).items.map((c) => c.metadata.name).filter((n) => n.startsWith('kubeception-portal-'));
+  const csrsBefore = await apiCsrs();
   const endpoint = tb.kubeConfig.getCurrentCluster()!.server;
   await markReady(id, endpoint);
   await eventually('the API sees the cluster ready', async () => ((await api('GET', `/v1/clusters/${id}`, { key: keys.alice })).body.status.ready ? true : undefined), 10_000, 200);
 
   const dir = mkdtempSync(join(tmpdir(), 'kc-api-e2e-'));
   try {
-    const issued = await api('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'e2e-portal-user', groups: ['kubeception:tenant-admins'], ttlSeconds: 600 } });
+    const issued = await api('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'portal:alice:e2e-portal-user', groups: ['kubeception:tenant-admins'], ttlSeconds: 600 } });
     assert.equal(issued.status, 200, JSON.stringify(issued.body));
     assert.equal(issued.headers.get('cache-control'), 'no-store');
     const path = join(dir, 'kubeconfig');
     writeFileSync(path, issued.body.kubeconfig, { mode: 0o600 });
     const whoami = JSON.parse((await tb.kubectl(['auth', 'whoami', '-o', 'json', `--kubeconfig=${path}`])).stdout);
-    assert.equal(whoami.status.userInfo.username, 'e2e-portal-user');
+    assert.equal(whoami.status.userInfo.username, 'portal:alice:e2e-portal-user');
     assert.deepEqual(whoami.status.userInfo.groups.filter((g: string) => g !== 'system:authenticated'), ['kubeception:tenant-admins']);
-    const masters = await api('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'x', groups: ['system:masters'] } });
-    assert.equal(masters.status, 403);
+    // Signed by the "tenant's" signer for the TTL asked (expirationSeconds), pinned to its CA, CSR gone.
+    const issuedCert = new X509Certificate(Buffer.from(parseYaml(issued.body.kubeconfig).users[0].user['client-certificate-data'], 'base64'));
+    assert.ok(issuedCert.verify(new X509Certificate(caCertPem).publicKey));
+    assert.ok(Math.abs(issuedCert.validToDate.getTime() - Date.parse(issued.body.expiresAt)) < 1000);
+    assert.ok(issuedCert.validToDate.getTime() - Date.now() <= 600_000 + 5000, `no longer than asked: ${issuedCert.validTo}`);
+    assert.deepEqual(await apiCsrs(), csrsBefore, 'the API deleted its CSR');
+    const kubelet = await api('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'kube-apiserver-kubelet-client', groups: ['kubeception:tenant-admins'] } });
+    assert.equal(kubelet.status, 422, JSON.stringify(kubelet.body));
+    assert.match(kubelet.body.detail, /^body\.username: "kube-apiserver-kubelet-client" can never be issued/);
+    const masters = await api('POST', `/v1/clusters/${id}/kubeconfig`, { key: keys.alice, body: { username: 'portal:alice:x', groups: ['system:masters'] } });
+    assert.equal(masters.status, 422);
+    assert.deepEqual(await apiCsrs(), csrsBefore, 'refused identities never became a CSR');
 
     const minted = await api('POST', `/v1/clusters/${id}/join-tokens`, { key: keys.alice, body: { ttlSeconds: 900, description: 'api e2e' } });
     assert.equal(minted.status, 201, JSON.stringify(minted.body));
@@ -674,12 +736,14 @@ test('the periodic tasks: metering closes usage of a cluster deleted behind the 
   const id: string = (await api('POST', '/v1/clusters', { key: keys.alice, body: { name: 'out-of-band' }, headers: { 'idempotency-key': `oob-${Date.now()}` } })).body.id;
   await host.request('DELETE', `${TCP_BASE}/namespaces/${PREFIX}${id}/tenantcontrolplanes/${id}`);
   await eventually(`tcp ${id} is gone`, async () => ((await tcpOf(id)) === undefined ? true : undefined), 30_000);
+  // The replica's cache saw it leave (the meter bills it up to then, though no pass saw it before).
+  await eventually(`the cache lets go of ${id}`, async () => ((await deps.clusters.list()).some((t) => t.metadata.name === id) ? undefined : true), 10_000, 100);
 
   const tick = await app.meter.tick();
   assert.ok(tick.written >= 1, JSON.stringify(tick));
   const usage = await api('GET', `/v1/clusters/${id}/usage`, { key: keys.alice });
   assert.equal(usage.status, 200);
-  assert.notEqual(usage.body.usage.deletedAt, null, 'billing stopped when the loop saw the cluster gone');
+  assert.notEqual(usage.body.usage.deletedAt, null, 'billing stopped when the cluster left');
   assert.equal((await app.meter.tick()).written, 0, 'a second pass has nothing to write');
 
   // Its namespace is an orphan now; collected once the grace period (for creates in flight) is over.
@@ -695,6 +759,62 @@ test('the periodic tasks: metering closes usage of a cluster deleted behind the 
   // Idempotency records live 24 h.
   assert.equal(await deps.idempotency.expire(new Date()), 0);
   assert.ok((await deps.idempotency.expire(new Date(Date.now() + 25 * 3600_000))) >= 2);
+});
+
+test('authentication on the real key store: expired keys say so, a guessed prefix is limited, an address flooding bad keys cannot lock out a valid key, last use is recorded outside the key store', async (t) => {
+  const location: KeyStoreLocation = { client: host, namespace: stateNamespace };
+  const own: Replica[] = [];
+  try {
+    // the product's failure limits, not the generous ones of the other tests
+    const replica = await startReplica(PER_CLUSTER, own, { authFailureLimit: DEFAULT_AUTH_FAILURE_LIMIT, keyFailureLimit: DEFAULT_KEY_FAILURE_LIMIT });
+    const list = (key: string) => call(replica.base, 'GET', '/v1/clusters', { key });
+    const keyStoreVersion = async () => (await host.request<any>('GET', `/api/v1/namespaces/${stateNamespace}/secrets/${API_KEYS_SECRET}`)).metadata.resourceVersion as string;
+    const storeBefore = await keyStoreVersion();
+
+    // 1. a key that expires in 6 s: admitted now, 401 "expired" after
+    const expiresAt = new Date(Date.now() + 6000).toISOString();
+    const expiring = (await createApiKey(location, { account: 'alice', scopes: ['read'], groups: [], expiresAt })).key;
+    const storeWithNewKey = await keyStoreVersion();
+    // the replica re-reads the key store for an unknown key at most once a second
+    await eventually('the new key is admitted before its expiry', async () => ((await list(expiring)).status === 200 ? true : undefined), 4000, 250);
+    await sleep(Math.max(0, Date.parse(expiresAt) - Date.now()) + 500);
+    const expired = await list(expiring);
+    assert.equal(expired.status, 401);
+    assert.equal(expired.body.detail, `this API key expired at ${expiresAt}; ask for a new one`);
+
+    // 2. guesses sharing one prefix (what a leaked beginning of a key allows): limited after the burst
+    const guess = () => `kc_Guess123${generateApiKey().slice(11)}`;
+    const guesses: number[] = [];
+    for (let i = 0; i <= DEFAULT_KEY_FAILURE_LIMIT.capacity; i++) guesses.push((await list(guess())).status);
+    assert.deepEqual(guesses, [...Array<number>(DEFAULT_KEY_FAILURE_LIMIT.capacity).fill(401), 429], 'the prefix bucket runs dry');
+    assert.match((await list(guess())).body.detail, /too many failed authentications with keys beginning like this one/);
+
+    // 3. one address (everyone behind an ingress) floods random keys until it is limited...
+    let flooded = 0;
+    let answer = await list(generateApiKey());
+    while (answer.status === 401 && flooded < 3 * DEFAULT_AUTH_FAILURE_LIMIT.capacity) {
+      flooded++;
+      answer = await list(generateApiKey());
+    }
+    assert.equal(answer.status, 429, `the address is limited after ${flooded} more failures`);
+    assert.match(answer.body.detail, /too many failed authentications from this address/);
+    // ...and valid keys from that same address keep working, interleaved with the flood
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await list(generateApiKey())).status, 429, 'the flood stays limited');
+      assert.equal((await list(keys.alice)).status, 200, 'a valid key is admitted before any address limit');
+      assert.equal((await list(keys.reader)).status, 200);
+    }
+    t.diagnostic(`address limited after ${flooded + 1} flood requests (after the prefix guesses); valid keys admitted throughout`);
+
+    // 4. last use lands in its own ConfigMap; the key store Secret is written by keys-cli only
+    const used = await eventually('the last use of the expiring key is recorded', async () => (await readKeyUsage(location)).get(hashApiKey(expiring)), 10_000, 200);
+    assert.ok(Date.parse(used) < Date.parse(expiresAt), `used while it was valid (${used}), and not recorded when refused`);
+    assert.ok((await readKeyUsage(location)).has(hashApiKey(keys.alice)));
+    assert.notEqual(storeWithNewKey, storeBefore, 'createApiKey (keys-cli) wrote the key store');
+    assert.equal(await keyStoreVersion(), storeWithNewKey, 'the API never wrote the key store');
+  } finally {
+    await closeReplicas(own);
+  }
 });
 
 test('health, readiness, versions, OpenAPI and docs are served', async () => {

@@ -1,6 +1,6 @@
 // The Helm chart (manifests/kubeception) with the real helm, without a cluster: it lints, renders every
 // object with its defaults, refuses values that make no sense with the schema's message, renders HTTPS
-// when TLS is on, renders pods that pass Pod Security "restricted" and RBAC without the forbidden
+// by default and plain HTTP only when asked, renders pods that pass Pod Security "restricted" and RBAC without the forbidden
 // permissions, and manifests/install.yaml is what `npm run manifests` writes. Needs the helm binary
 // (`bash e2e/build/build-kubernetes.sh helm`); not the test bed.
 import { test } from 'node:test';
@@ -148,9 +148,16 @@ test('helm template with the defaults renders every object of the install', asyn
   });
   const api = podSpec(find(objects, 'Deployment', 'kubeception-api')).containers[0]!;
   assert.equal((api as Container & { image: string }).image, 'kubeception.local/kubeception-api:0.1.0');
-  assert.deepEqual(envOf(api), { API_PORT: '8080', KUBECEPTION_API_NAMESPACE: INSTALL_NAMESPACE, DEFAULT_SERVICE_TYPE: 'LoadBalancer', LOG_LEVEL: 'info' });
-  assert.equal(api.readinessProbe?.httpGet?.scheme, 'HTTP');
-  assert.deepEqual((find(objects, 'Service', 'kubeception-api').spec as { ports: { port: number }[] }).ports.map((p) => p.port), [80]);
+  assert.deepEqual(envOf(api), {
+    API_PORT: '8080',
+    KUBECEPTION_API_NAMESPACE: INSTALL_NAMESPACE,
+    DEFAULT_SERVICE_TYPE: 'LoadBalancer',
+    API_TLS_CERT_FILE: '/etc/kubeception/tls/tls.crt',
+    API_TLS_KEY_FILE: '/etc/kubeception/tls/tls.key',
+    LOG_LEVEL: 'info',
+  }, 'HTTPS by default, no proxy trusted');
+  assert.equal(api.readinessProbe?.httpGet?.scheme, 'HTTPS');
+  assert.deepEqual((find(objects, 'Service', 'kubeception-api').spec as { ports: { port: number }[] }).ports.map((p) => p.port), [443]);
   // replicas spread over nodes
   for (const name of ['kubeception-operator', 'kubeception-api']) {
     const spec = podSpec(find(objects, 'Deployment', name)) as PodSpec & { affinity?: { podAntiAffinity?: { preferredDuringSchedulingIgnoredDuringExecution?: { podAffinityTerm: { topologyKey: string } }[] } } };
@@ -185,8 +192,8 @@ test('values that make no sense fail helm template with the schema path', async 
   assert.equal(image, `kubeception.local/kubeception-operator@${digest}`);
 });
 
-test('TLS on: the API serves HTTPS on 443 from the mounted Secret, probes use HTTPS', async () => {
-  const objects = await render('--set', 'api.tls.secretName=kubeception-api-tls');
+test('TLS by default: the API serves HTTPS on 443 from the mounted Secret, probes use HTTPS', async () => {
+  const objects = await render();
   const spec = podSpec(find(objects, 'Deployment', 'kubeception-api'));
   const api = spec.containers[0]!;
   assert.equal(api.readinessProbe?.httpGet?.scheme, 'HTTPS');
@@ -201,8 +208,25 @@ test('TLS on: the API serves HTTPS on 443 from the mounted Secret, probes use HT
   assert.deepEqual(ports.map((p) => [p.name, p.port]), [['https', 443]]);
 });
 
+test('plain HTTP only when asked (api.insecureHttp); no certificate Secret and no HTTP fails with what to set; trusted proxies reach the API', async () => {
+  const objects = await render('--set', 'api.insecureHttp=true');
+  const spec = podSpec(find(objects, 'Deployment', 'kubeception-api'));
+  const api = spec.containers[0]!;
+  assert.equal(envOf(api).API_INSECURE_HTTP, 'true');
+  assert.equal(envOf(api).API_TLS_CERT_FILE, undefined);
+  assert.equal(api.readinessProbe?.httpGet?.scheme, 'HTTP');
+  assert.equal(spec.volumes?.find((v) => v.name === 'tls'), undefined);
+  assert.deepEqual((find(objects, 'Service', 'kubeception-api').spec as { ports: { port: number }[] }).ports.map((p) => p.port), [80]);
+
+  assert.match(await refusal('--set', 'api.tls.secretName='), /api\.tls\.secretName is empty: the API serves HTTPS .* or set api\.insecureHttp=true/s);
+  const proxied = podSpec(find(await render('--set-json', 'api.trustedProxies=["10.244.0.0/16","192.168.1.5"]'), 'Deployment', 'kubeception-api')).containers[0]!;
+  assert.equal(envOf(proxied).API_TRUST_PROXY, '10.244.0.0/16,192.168.1.5');
+  assert.match(await refusal('--set-json', 'api.trustedProxies=["0.0.0.0/0"]'), /api\/trustedProxies\/0/);
+  assert.match(await refusal('--set-json', 'api.trustedProxies=true'), /api\/trustedProxies.*want array/s);
+});
+
 test('the rendered pods pass Pod Security "restricted"', async () => {
-  for (const args of [[], ['--set', 'api.tls.secretName=tls']]) {
+  for (const args of [[], ['--set', 'api.insecureHttp=true']]) {
     const objects = await render(...args);
     const deployments = objects.filter((o) => o.kind === 'Deployment');
     assert.equal(deployments.length, 2);
@@ -264,6 +288,9 @@ test('RBAC: no wildcard, no cluster-wide Secret read for the API, no CRD write, 
     }
     const keyStore = api.filter(({ rule }) => allows(rule, '', 'secrets', 'get'));
     assert.deepEqual(keyStore.map(({ scope, rule }) => [scope, rule.resourceNames]), [[INSTALL_NAMESPACE, ['kubeception-api-keys']]]);
+    for (const verb of ['create', 'update', 'patch', 'delete']) {
+      assert.deepEqual(api.filter(({ rule }) => allows(rule, '', 'secrets', verb)), [], `the API cannot ${verb} any Secret: keys-cli is the key store's only writer`);
+    }
     assert.ok(api.every(({ scope, rule }) => !allows(rule, '', 'configmaps', 'get') || scope === INSTALL_NAMESPACE), 'ConfigMaps in the release namespace only');
     for (const verb of ['create', 'update', 'patch', 'delete']) {
       assert.ok(![...operator, ...api].some(({ rule }) => allows(rule, 'apiextensions.k8s.io', 'customresourcedefinitions', verb)), `no CRD ${verb}`);

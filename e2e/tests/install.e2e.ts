@@ -16,6 +16,7 @@ import { testbedConfig as c } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
 import { cutHostNode, hostNodeImageTargets, hostNodeMachine, removeHostNode, startHostNode } from '../testbed/host-nodes.ts';
 import { importProductImages } from '../testbed/images.ts';
+import { ensureApiTlsSecret } from '../testbed/api-tls.ts';
 import { CREATED_BY_API, LABELS } from '../../core/index.ts';
 import { helm as runHelm } from '../../manifests/helm.ts';
 
@@ -113,7 +114,11 @@ spec:
 `);
 }
 
+/** The CA of the API's certificate Secret, which ensureApiTlsSecret makes before every install (the chart serves HTTPS). */
+let apiCa = '';
+
 async function installChart(extra: string[] = []): Promise<number> {
+  apiCa = await ensureApiTlsSecret(kubectl, NS);
   const started = Date.now();
   await helm(['upgrade', '--install', RELEASE, CHART, '--namespace', NS, '--create-namespace', '--take-ownership', ...TESTBED_VALUES, ...extra, '--wait', '--timeout', '4m']);
   return Date.now() - started;
@@ -153,6 +158,11 @@ test('helm install: operator leader and standby, API replicas, least privilege',
   assert.equal(await canI(['get', 'secrets', '-A', `--as=${API_SA}`]), 'no', 'the API reads no Secret cluster-wide');
   assert.equal(await canI(['list', 'secrets', '-n', 'kube-system', `--as=${API_SA}`]), 'no');
   assert.equal(await canI(['get', 'secrets/kubeception-api-keys', '-n', NS, `--as=${API_SA}`]), 'yes', 'the API reads its key store');
+  for (const verb of ['patch', 'update', 'delete']) {
+    assert.equal(await canI([verb, 'secrets/kubeception-api-keys', '-n', NS, `--as=${API_SA}`]), 'no', `the API cannot ${verb} its key store: keys-cli is its only writer`);
+  }
+  assert.equal(await canI(['create', 'secrets', '-n', NS, `--as=${API_SA}`]), 'no', 'the API creates no Secret');
+  assert.equal(await canI(['patch', 'configmaps/kubeception-api-key-usage', '-n', NS, `--as=${API_SA}`]), 'yes', 'it records last use in its own ConfigMap');
   assert.equal(await canI(['create', 'customresourcedefinitions', `--as=${OPERATOR_SA}`]), 'no', 'the operator writes no CRD');
   assert.equal(await canI(['patch', 'customresourcedefinitions/tenantcontrolplanes.kubeception.io', `--as=${OPERATOR_SA}`]), 'no');
   assert.equal(await canI(['delete', 'namespaces', `--as=${OPERATOR_SA}`]), 'no', 'the operator deletes no namespace');
@@ -170,18 +180,45 @@ test('a tcp applied with kubectl and a cluster created through the API from a po
   const key = (await run(process.execPath, [join(c.repoRoot, 'api', 'keys-cli.ts'), 'create', '--account', 'acme', '--kubeconfig', tb.kubeconfigPath])).stdout.match(/kc_[A-Za-z0-9_-]+/)?.[0];
   assert.ok(key, 'the key CLI printed a key');
   const imageRef = (await kubectl(['get', 'deploy', 'kubeception-api', '-n', NS, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).stdout;
-  const script = `fetch('http://kubeception-api.${NS}.svc/v1/clusters', { method: 'POST', headers: { authorization: 'Bearer ${key}', 'content-type': 'application/json', 'idempotency-key': 'install-e2e-1' }, body: JSON.stringify({ name: 'portal', size: 'small' }) }).then(async (r) => { console.log(r.status, await r.text()); process.exit(r.status === 202 ? 0 : 1); }, (e) => { console.error(e); process.exit(2); })`;
+  // A portal in the host: HTTPS to the Service's name, trusting the test bed's API CA only. First it floods
+  // bad keys from its one address (a shared ingress would look the same), then creates with its valid key.
+  const script = `
+const https = require('node:https');
+const { randomBytes } = require('node:crypto');
+const call = (key, method, body, headers) => new Promise((resolve, reject) => {
+  const req = https.request(${JSON.stringify(`https://kubeception-api.${NS}.svc/v1/clusters`)}, { method, ca: ${JSON.stringify(apiCa)}, headers: { authorization: 'Bearer ' + key, 'content-type': 'application/json', ...headers } }, (res) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk) => (text += chunk));
+    res.on('end', () => resolve({ status: res.statusCode, text }));
+  });
+  req.on('error', reject);
+  req.end(body);
+});
+(async () => {
+  const flood = [];
+  for (let i = 0; i < 60; i++) flood.push((await call('kc_' + randomBytes(32).toString('base64url'), 'GET')).status);
+  console.log('flood ' + flood.join(','));
+  const r = await call(${JSON.stringify(key)}, 'POST', JSON.stringify({ name: 'portal', size: 'small' }), { 'idempotency-key': 'install-e2e-1' });
+  console.log(r.status, r.text);
+  process.exit(r.status === 202 ? 0 : 1);
+})().catch((e) => { console.error(e); process.exit(2); });`;
   const out = await podOutput(tb, TENANTS, 'portal-client', imageRef, ['/usr/local/bin/node', '-e', script]);
   const id = /"id":"([a-z0-9-]+)"/.exec(out.log)?.[1];
-  assert.ok(out.phase === 'Succeeded' && id, `the API answered 202 with a cluster id: ${out.log}`);
+  assert.ok(out.phase === 'Succeeded' && id, `the API answered 202 with a cluster id over HTTPS: ${out.log}`);
+  // 60 failures over 2 replicas: one of them saw at least 30, more than its burst of 20
+  const flood = (/^flood (\S+)$/m.exec(out.log)?.[1] ?? '').split(',');
+  assert.ok(flood.length === 60 && flood.every((status) => status === '401' || status === '429') && flood.includes('429'), `the flood of bad keys was limited (${flood.join(',')}), and the valid key still created the cluster`);
   const apiNamespace = (await kubectl(['get', 'tcp', '-A', '-l', `${LABELS.createdBy}=${CREATED_BY_API}`, '-o', 'jsonpath={.items[0].metadata.namespace}'])).stdout;
   await waitReady(TENANTS, 'inst-a');
   t.diagnostic(`kubectl apply -> Ready with the in-cluster operator (2 apiservers): ${((Date.now() - applied) / 1000).toFixed(1)} s`);
   await waitReady(apiNamespace, id);
-  // the operator granted the API exactly this cluster's Secrets
-  assert.equal(await canI(['get', `secrets/${id}-ca`, '-n', apiNamespace, `--as=${API_SA}`]), 'yes');
-  assert.equal(await canI(['get', `secrets/${id}-super-admin-kubeconfig`, '-n', apiNamespace, `--as=${API_SA}`]), 'no');
-  assert.equal(await canI(['get', 'secrets/inst-a-ca', '-n', TENANTS, `--as=${API_SA}`]), 'no', 'not the Secrets of a tcp the API did not make');
+  // the operator granted the API exactly this cluster's portal kubeconfig: no CA key, no admin identity
+  assert.equal(await canI(['get', `secrets/${id}-portal-kubeconfig`, '-n', apiNamespace, `--as=${API_SA}`]), 'yes');
+  for (const secret of ['ca', 'etcd-ca', 'front-proxy-ca', 'sa', 'admin-kubeconfig', 'super-admin-kubeconfig', 'kubeconfig']) {
+    assert.equal(await canI(['get', `secrets/${id}-${secret}`, '-n', apiNamespace, `--as=${API_SA}`]), 'no', `the API may not read ${id}-${secret}`);
+  }
+  assert.equal(await canI(['get', 'secrets/inst-a-portal-kubeconfig', '-n', TENANTS, `--as=${API_SA}`]), 'no', 'not the Secrets of a tcp the API did not make');
   const cpPods = (await json<{ items: Pod[] }>(['get', 'pods', '-n', TENANTS, '-l', 'kubeception.io/tenant=inst-a,kubeception.io/component=control-plane'])).items;
   assert.equal(new Set(cpPods.map((p) => p.spec.nodeName)).size, 2, 'the two apiserver replicas run on two nodes');
 });

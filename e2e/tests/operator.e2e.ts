@@ -42,7 +42,7 @@ const EXPECTED: Record<Kind, string[]> = {
   Secret: [
     'demo-ca', 'demo-etcd-ca', 'demo-front-proxy-ca', 'demo-sa', 'demo-apiserver-certs', 'demo-etcd-certs',
     'demo-admin-kubeconfig', 'demo-super-admin-kubeconfig', 'demo-kubeconfig', 'demo-controller-manager-kubeconfig', 'demo-scheduler-kubeconfig',
-    'demo-konnectivity-server-kubeconfig',
+    'demo-konnectivity-server-kubeconfig', 'demo-portal-kubeconfig',
   ],
   Service: ['demo-apiserver', 'demo-etcd'],
   ConfigMap: ['demo-apiserver-config'],
@@ -352,6 +352,7 @@ test('the operator builds a tenant control plane that serves, survives crashes a
       { secret: 'demo-controller-manager-kubeconfig', key: 'controller-manager.conf', subject: /^subject=CN=system:kube-controller-manager$/, server: 'https://127.0.0.1:6443' },
       { secret: 'demo-scheduler-kubeconfig', key: 'scheduler.conf', subject: /^subject=CN=system:kube-scheduler$/, server: 'https://127.0.0.1:6443' },
       { secret: 'demo-konnectivity-server-kubeconfig', key: 'konnectivity-server.conf', subject: /^subject=CN=system:konnectivity-server$/, server: 'https://127.0.0.1:6443' },
+      { secret: 'demo-portal-kubeconfig', key: 'portal.conf', subject: /^subject=CN=kubeception:portal$/, server: tcp!.status!.endpoint! },
     ];
     for (const k of kubeconfigs) {
       const doc = parse(secretData(secret(k.secret), k.key).toString()) as {

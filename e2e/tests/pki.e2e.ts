@@ -186,13 +186,13 @@ test('PKI Secrets survive the host API server byte for byte', { timeout: 120_000
   };
 
   const first = ok(await planPki(await list(), input));
-  assert.equal(first.changes.length, 12);
+  assert.equal(first.changes.length, 13);
   await applyAll(first);
 
   const stored = await list();
   const again = ok(await planPki(stored, input));
   assert.deepEqual(again.changes.map((c) => `${c.name}: ${c.reasons.join('; ')}`), []);
-  assert.equal(again.unchanged.length, 12);
+  assert.equal(again.unchanged.length, 13);
 
   const withSan = { ...input, networkProfile: { ...input.networkProfile, certSANs: ['api.example.com'] } };
   const sanPlan = ok(await planPki(stored, withSan));

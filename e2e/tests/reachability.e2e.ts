@@ -18,6 +18,7 @@ import { GENERATED_FILES } from '../../crds/generate.ts';
 import { CRD_NAME } from '../../crds/schema/tenant-control-plane.ts';
 import { buildApp } from '../../api/app.ts';
 import { createApiKey } from '../../api/host/auth-store.ts';
+import { apiFetch, loopbackHttps } from '../support/api-client.ts';
 import { hostDependencies, type HostDependencies } from '../../api/host/index.ts';
 import { KubeClient } from '../../api/host/kube.ts';
 import { runOperator } from '../../operator/main.ts';
@@ -50,7 +51,7 @@ const figures: string[] = [];
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = { authorization: `Bearer ${key}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(base + path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const response = await apiFetch(base + path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   const text = await response.text();
   return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
 }
@@ -82,7 +83,8 @@ before(async () => {
   }));
   deps = hostDependencies({ kubeConfig: tb.kubeConfig, namespace: ns.name, layout: { kind: 'shared', namespace: ns.name } });
   await deps.start();
-  app = await buildApp({ ...deps, defaultServiceType: 'LoadBalancer' });
+  // HTTPS with a loopback certificate, as the API serves by default; call() trusts its CA only
+  app = await buildApp({ ...deps, defaultServiceType: 'LoadBalancer', https: await loopbackHttps() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   key = (await createApiKey({ client: host, namespace: ns.name }, { account: 'acme', scopes: ['read', 'write', 'kubeconfig'], groups: [TENANT_ADMINS] })).key;
   await eventually('the API is ready', async () => ((await call('GET', '/readyz')).status === 200 ? true : undefined), 30_000);

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { Informer, KubeClient, apply, applyStatus, deleteIfExists, getOrUndefined, objectKey, type InformerEvent } from '../../core/index.ts';
 import { EventRecorder } from '../../operator/runtime/events.ts';
-import { LeaderElector } from '../../operator/runtime/leader-election.ts';
+import { LeaderElector } from '../../core/index.ts';
 import { eventually, testbed, testNamespace, type Testbed } from '../support/testbed.ts';
 
 let tb: Testbed;

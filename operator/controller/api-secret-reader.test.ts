@@ -34,7 +34,7 @@ test('a tcp the API created: Role and RoleBinding for the API service account, o
   await run(reconcilerWith({ apiServiceAccount: API_SA }));
   const role = fake.get(ROLES, NS, 'demo-api-secret-reader') as { rules?: unknown[]; metadata?: { ownerReferences?: { uid: string }[] } } | undefined;
   const binding = fake.get(BINDINGS, NS, 'demo-api-secret-reader') as { subjects?: unknown[]; roleRef?: { name: string } } | undefined;
-  assert.deepEqual(role?.rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['demo-ca', 'demo-admin-kubeconfig'], verbs: ['get'] }]);
+  assert.deepEqual(role?.rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['demo-portal-kubeconfig'], verbs: ['get'] }]);
   assert.equal(role?.metadata?.ownerReferences?.[0]?.uid, tcp.metadata!.uid);
   assert.deepEqual(binding?.subjects, [{ kind: 'ServiceAccount', ...API_SA }]);
   assert.equal(binding?.roleRef?.name, 'demo-api-secret-reader');

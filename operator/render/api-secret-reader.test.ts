@@ -13,11 +13,14 @@ test('the Role grants get on exactly the Secrets the API reads, and nothing else
   const tcp = sampleTenant();
   const [role, binding] = renderApiSecretReader(resolveTenant(tcp), API_SA);
   assert.ok(role instanceof Role && binding instanceof RoleBinding);
-  assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['demo-ca', 'demo-admin-kubeconfig'], verbs: ['get'] }]);
-  // The same names the PKI writes the CA and the admin kubeconfig under.
-  assert.deepEqual(apiReadableSecretNames('demo'), [pkiSecretName('demo', 'ca'), pkiSecretName('demo', 'admin-kubeconfig')]);
+  assert.deepEqual(role.rules, [{ apiGroups: [''], resources: ['secrets'], resourceNames: ['demo-portal-kubeconfig'], verbs: ['get'] }]);
+  // The same name the PKI writes the API's own narrow kubeconfig under.
+  assert.deepEqual(apiReadableSecretNames('demo'), [pkiSecretName('demo', 'portal-kubeconfig')]);
   assert.deepEqual(apiReadableSecretNames('demo'), API_READ_SECRETS.map((which) => secretNames('demo')[which]));
-  assert.ok(!apiReadableSecretNames('demo').includes(secretNames('demo').superAdminKubeconfig), 'never the break-glass kubeconfig');
+  // No CA key and no admin identity: nothing in the host lets the API sign or act as an admin.
+  for (const never of ['ca', 'etcdCA', 'frontProxyCA', 'serviceAccount', 'adminKubeconfig', 'superAdminKubeconfig', 'clusterAPIKubeconfig'] as const) {
+    assert.ok(!apiReadableSecretNames('demo').includes(secretNames('demo')[never]), never);
+  }
 });
 
 test('the RoleBinding binds that Role to the API service account; both in the tcp namespace, owned by the tcp', () => {

@@ -1,5 +1,6 @@
 // The REST API's read of a tenant's credentials, granted per tenant instead of cluster-wide: for a tcp the
-// API created, a Role allowing `get` on exactly the Secrets the API reads (API_READ_SECRETS) and a
+// API created, a Role allowing `get` on exactly the Secrets the API reads (API_READ_SECRETS: only the
+// portal kubeconfig, a narrow identity inside the tenant; never a CA key or an admin kubeconfig) and a
 // RoleBinding of it to the API's service account, both in the tcp's namespace and owned by the tcp, so
 // they go with it. The internet-facing API then never holds a Secret read beyond its own clusters.
 import { Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';

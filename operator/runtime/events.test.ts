@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { EventRecorder } from './events.ts';
-import { KubeClient } from '../../core/index.ts';
-import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
+import { fakeHostPerFile } from '../../core/testing/fake-host.ts';
 
 const EVENTS = '/apis/events.k8s.io/v1/events';
-let fake: FakeApiServer;
-let client: KubeClient;
-before(async () => {
-  fake = await FakeApiServer.start();
-  client = new KubeClient(fake.kubeConfig());
-});
-after(async () => {
-  await client.close();
-  await fake.close();
-});
+const host = fakeHostPerFile();
 
 const tcp = {
   apiVersion: 'kubeception.io/v1alpha1',
@@ -23,11 +13,11 @@ const tcp = {
 };
 
 function eventWrites(namespace: string) {
-  return fake.requests.filter((r) => r.path.startsWith(`/apis/events.k8s.io/v1/namespaces/${namespace}/events`));
+  return host.fake.requests.filter((r) => r.path.startsWith(`/apis/events.k8s.io/v1/namespaces/${namespace}/events`));
 }
 
 test('an event is created with every field events.k8s.io/v1 requires', async () => {
-  const recorder = new EventRecorder({ client, reportingInstance: 'operator-0' });
+  const recorder = new EventRecorder({ client: host.client, reportingInstance: 'operator-0' });
   await recorder.warning(tcp, 'EtcdNotReady', 'etcd has 0/1 ready replicas', 'Reconcile');
   const [post] = eventWrites('team-a');
   assert.equal(post!.method, 'POST');
@@ -51,7 +41,7 @@ test('an event is created with every field events.k8s.io/v1 requires', async () 
 });
 
 test('repeats are aggregated into one event whose series is written on flush', async () => {
-  const recorder = new EventRecorder({ client, flushIntervalMs: 60_000 });
+  const recorder = new EventRecorder({ client: host.client, flushIntervalMs: 60_000 });
   const regarding = { ...tcp, metadata: { ...tcp.metadata, namespace: 'hot', uid: 'uid-2' } };
   for (let i = 0; i < 50; i++) void recorder.warning(regarding, 'ReconcileFailed', 'boom');
   await recorder.warning(regarding, 'ReconcileFailed', 'boom');
@@ -64,7 +54,7 @@ test('repeats are aggregated into one event whose series is written on flush', a
   assert.equal(patch.contentType, 'application/merge-patch+json');
   assert.equal((patch.body as any).series.count, 51);
   assert.match((patch.body as any).series.lastObservedTime, /\.\d{6}Z$/);
-  const stored = fake.get(EVENTS, 'hot', (writes[0]!.body as any).metadata.name)!;
+  const stored = host.fake.get(EVENTS, 'hot', (writes[0]!.body as any).metadata.name)!;
   assert.equal((stored as any).series.count, 51);
 
   await recorder.flush();
@@ -78,7 +68,7 @@ test('repeats are aggregated into one event whose series is written on flush', a
 
 test('a repeat after the series window, or after the event expired, starts a new event', async () => {
   let now = new Date('2026-01-01T00:00:00Z');
-  const recorder = new EventRecorder({ client, seriesWindowMs: 60_000, now: () => now });
+  const recorder = new EventRecorder({ client: host.client, seriesWindowMs: 60_000, now: () => now });
   const regarding = { ...tcp, metadata: { ...tcp.metadata, namespace: 'window', uid: 'uid-3' } };
   await recorder.normal(regarding, 'Provisioned', 'ok');
   now = new Date('2026-01-01T00:00:30Z');
@@ -92,7 +82,7 @@ test('a repeat after the series window, or after the event expired, starts a new
   now = new Date('2026-01-01T00:02:10Z');
   await recorder.normal(regarding, 'Provisioned', 'ok');
   const created = eventWrites('window').filter((r) => r.method === 'POST').at(-1)!;
-  fake.remove(EVENTS, 'window', (created.body as any).metadata.name);
+  host.fake.remove(EVENTS, 'window', (created.body as any).metadata.name);
   await recorder.flush();
   await recorder.normal(regarding, 'Provisioned', 'ok');
   assert.equal(eventWrites('window').filter((r) => r.method === 'POST').length, 3);
@@ -100,14 +90,14 @@ test('a repeat after the series window, or after the event expired, starts a new
 });
 
 test('cluster-scoped objects get their events in "default"; long notes are cut; failures never reject', async () => {
-  const recorder = new EventRecorder({ client });
+  const recorder = new EventRecorder({ client: host.client });
   const node = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } };
   await recorder.normal(node, 'Seen', 'x'.repeat(5000));
   const post = eventWrites('default').at(-1)!;
   assert.equal((post.body as any).note.length, 1024);
   assert.equal((post.body as any).regarding.namespace, undefined);
 
-  fake.failNext(1, 500, (r) => r.path.includes('/namespaces/failing/events'));
+  host.fake.failNext(1, 500, (r) => r.path.includes('/namespaces/failing/events'));
   const regarding = { ...tcp, metadata: { ...tcp.metadata, namespace: 'failing' } };
   await recorder.warning(regarding, 'Oops', 'write fails'); // resolves despite the 500
   await recorder.warning(regarding, 'Oops', 'write fails');

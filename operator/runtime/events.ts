@@ -7,8 +7,7 @@
 import { hostname } from 'node:os';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isNotFound, type KubeClient } from '../../core/index.ts';
-import { microTime } from './leader-election.ts';
+import { isNotFound, microTime, type KubeClient } from '../../core/index.ts';
 
 export type EventType = 'Normal' | 'Warning';
 

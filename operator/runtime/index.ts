@@ -10,7 +10,8 @@ export {
   type ShutDownOptions,
   type WorkQueueOptions,
 } from './work-queue.ts';
-export { defaultIdentity, LeaderElector, microTime, type LeaderElectionOptions, type LeaseSpec } from './leader-election.ts';
+// Leader election moved to core (the API elects its metering writer with it too); re-exported for the operator.
+export { defaultIdentity, LeaderElector, microTime, type LeaderElectionOptions, type LeaseSpec } from '../../core/index.ts';
 export { EventRecorder, type EventRecorderOptions, type EventType } from './events.ts';
 export {
   countPhases,

@@ -22,6 +22,7 @@ export {
 export { BOOTSTRAP_PARTS, type BootstrapPart, type TenantObject, type WritePolicy } from './objects.ts';
 export { addonLabelSelector, addonLabels, renderTenantBootstrap, type AddonInventory, type AddonKind, type TenantBootstrapPlan } from './plan.ts';
 export { renderJoinRbac } from './rbac.ts';
+export { renderPortalRbac } from './portal-rbac.ts';
 export { clusterInfoKubeconfig, readClusterInfoKubeconfig, renderClusterInfo } from './cluster-info.ts';
 export { clusterConfiguration, renderKubeadmConfig, KUBEADM_API_VERSION } from './kubeadm-config.ts';
 export { componentConfigChecksum, kubeletConfiguration, renderKubeletConfig, KUBELET_CONFIG_API_VERSION } from './kubelet-config.ts';

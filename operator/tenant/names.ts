@@ -53,6 +53,9 @@ export const KUBEADM_RBAC = {
 /** Our own ClusterRoleBinding for the admin kubeconfig's group (named after the group, like kubeadm's). */
 export const TENANT_ADMINS_BINDING = GROUPS.tenantAdmins;
 
+/** ClusterRole + ClusterRoleBinding and kube-system Role + RoleBinding of the REST API's identity (portal-rbac.ts). */
+export const PORTAL_RBAC = 'kubeception:portal';
+
 export const CONFIG_MAPS = {
   clusterInfo: 'cluster-info',
   kubeadmConfig: 'kubeadm-config',

@@ -13,6 +13,7 @@ import { renderKubeletConfig } from './kubelet-config.ts';
 import { ADDONS, type AddonName } from './names.ts';
 import { refOfObject, type TenantObject } from './objects.ts';
 import { renderJoinRbac } from './rbac.ts';
+import { renderPortalRbac } from './portal-rbac.ts';
 
 /** Where to look for an add-on's objects: a kind, and the namespace for namespaced kinds. */
 export interface AddonKind {
@@ -76,6 +77,7 @@ export function renderTenantBootstrap(input: TenantBootstrapInput): TenantBootst
   };
   const objects = [
     ...renderJoinRbac(),
+    ...renderPortalRbac(),
     ...renderClusterInfo(resolved),
     ...renderKubeadmConfig(resolved),
     ...renderKubeletConfig(resolved),

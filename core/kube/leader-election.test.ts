@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeClient } from '../../core/index.ts';
 import { LeaderElector, microTime, type LeaseSpec } from './leader-election.ts';
-import { FakeApiServer } from '../../core/testing/fake-api-server.ts';
+import { fakeHostPerFile } from '../testing/fake-host.ts';
 import { pino } from 'pino';
 
 const LEASES = '/apis/coordination.k8s.io/v1/leases';
 const timings = { leaseDurationMs: 3000, renewDeadlineMs: 1500, retryPeriodMs: 200 };
-let fake: FakeApiServer;
-let client: KubeClient;
-before(async () => {
-  fake = await FakeApiServer.start();
-  client = new KubeClient(fake.kubeConfig());
-});
-after(async () => {
-  await client.close();
-  await fake.close();
-});
+const host = fakeHostPerFile();
 
 async function eventually(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
@@ -28,13 +18,13 @@ async function eventually(check: () => boolean, what: string, timeoutMs = 5000):
 }
 
 function lease(name: string): LeaseSpec {
-  return (fake.get(LEASES, 'ops', name)?.['spec'] ?? {}) as LeaseSpec;
+  return (host.fake.get(LEASES, 'ops', name)?.['spec'] ?? {}) as LeaseSpec;
 }
 
 function elector(name: string, identity: string, log: string[]) {
   let signal: AbortSignal | undefined;
   const e = new LeaderElector({
-    client,
+    client: host.client,
     namespace: 'ops',
     name,
     identity,
@@ -94,7 +84,7 @@ test('a leader that cannot renew steps down after the renew deadline; the lease 
   await sleep(300);
   // From now on every renew by a fails, like a replica cut off from the API server. (Requests carry no
   // identity, so a's GETs cannot be told from b's; failing a's writes is enough.)
-  fake.failNext(1000, 500, (r) => r.path.endsWith('/leases/crash') && (r.body as { spec?: LeaseSpec } | undefined)?.spec?.holderIdentity === 'a');
+  host.fake.failNext(1000, 500, (r) => r.path.endsWith('/leases/crash') && (r.body as { spec?: LeaseSpec } | undefined)?.spec?.holderIdentity === 'a');
   const cut = performance.now();
   await aRun; // run() returns once leadership is lost
   const steppedDown = performance.now() - cut;
@@ -109,7 +99,7 @@ test('a leader that cannot renew steps down after the renew deadline; the lease 
 });
 
 test('timings are checked like client-go', () => {
-  const base = { client, namespace: 'ops', name: 'x', identity: 'i', onStartedLeading: () => {} };
+  const base = { client: host.client, namespace: 'ops', name: 'x', identity: 'i', onStartedLeading: () => {} };
   assert.throws(() => new LeaderElector({ ...base, leaseDurationMs: 10_000, renewDeadlineMs: 10_000 }), /greater than renewDeadlineMs/);
   assert.throws(() => new LeaderElector({ ...base, renewDeadlineMs: 2_000, retryPeriodMs: 2_000 }), /1.2 x retryPeriodMs/);
   assert.throws(() => new LeaderElector({ ...base, leaseDurationMs: 15_500 }), /whole seconds/);
@@ -122,14 +112,14 @@ test('stop(): the work ends before the lease is released; the standby logs who l
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
   let holderWhenStopped: string | undefined;
   const a = new LeaderElector({
-    client, namespace: 'ops', name: 'order', identity: 'pod-a', logger, ...timings,
+    client: host.client, namespace: 'ops', name: 'order', identity: 'pod-a', logger, ...timings,
     onStartedLeading: () => {},
     onStoppedLeading: async () => {
       await sleep(300); // a reconcile finishing
       holderWhenStopped = lease('order').holderIdentity;
     },
   });
-  const b = new LeaderElector({ client, namespace: 'ops', name: 'order', identity: 'pod-b', logger, ...timings, onStartedLeading: () => {} });
+  const b = new LeaderElector({ client: host.client, namespace: 'ops', name: 'order', identity: 'pod-b', logger, ...timings, onStartedLeading: () => {} });
   const aRun = a.run();
   await eventually(() => a.isLeader, 'a leading');
   const bRun = b.run();
@@ -150,9 +140,9 @@ test('stop(): the work ends before the lease is released; the standby logs who l
 });
 
 test('reachable: false while the API server does not answer, so a cut-off standby is not ready', async () => {
-  const e = new LeaderElector({ client, namespace: 'ops', name: 'unreachable', identity: 'x', ...timings, onStartedLeading: () => {} });
+  const e = new LeaderElector({ client: host.client, namespace: 'ops', name: 'unreachable', identity: 'x', ...timings, onStartedLeading: () => {} });
   assert.equal(e.reachable, false, 'not before the first answer');
-  fake.failNext(50, 503, (r) => r.path.endsWith('/leases/unreachable'));
+  host.fake.failNext(50, 503, (r) => r.path.endsWith('/leases/unreachable'));
   const run = e.run();
   await sleep(500);
   assert.equal(e.reachable, false);

@@ -11,7 +11,8 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { V1MicroTime } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { KubeApiError, isConflict, isNotFound, resourcePath, withJitter, type KubeClient } from '../../core/index.ts';
+import { KubeApiError, isConflict, isNotFound, resourcePath, type KubeClient } from './kube-client.ts';
+import { withJitter } from './backoff.ts';
 
 export interface LeaseSpec {
   holderIdentity?: string;
