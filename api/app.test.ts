@@ -217,6 +217,9 @@ test('usage: hours by size across a resize, per cluster and per account, deleted
   const bad = await alice('GET', `/v1/usage?from=${world.clock.now().toISOString()}&to=${from}`);
   assert.equal(bad.statusCode, 400);
   assert.match(bad.json().detail, /must be before/);
+  const tooLong = await alice('GET', `/v1/usage?from=0615-11-14T19:01:35.1-03:28`);
+  assert.equal(tooLong.statusCode, 400, 'a range of centuries would read every month in between');
+  assert.match(tooLong.json().detail, /spans more than 366 days/);
 });
 
 test('another account learns nothing: every cluster route is 404 and nothing changes', async () => {

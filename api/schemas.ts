@@ -292,7 +292,7 @@ export const usageQuery = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    from: { ...dateTime, description: 'Start (inclusive), rounded down to a whole UTC hour; default: start of the current month, UTC.' },
+    from: { ...dateTime, description: 'Start (inclusive), rounded down to a whole UTC hour; default: start of the current month, UTC. At most 366 days before `to`.' },
     to: { ...dateTime, description: 'End (exclusive), rounded up to a whole UTC hour; default and maximum: now.' },
   },
 } as const;

@@ -47,3 +47,17 @@ test('no usage ConfigMap yet: every key is listed as never used; forgetting is a
   assert.deepEqual(await readKeyUsage(location), new Map());
   await forgetKeyUsage(location, 'a'.repeat(64));
 });
+
+test('a key written after the store read the Secret works at once; unknown keys re-read at most once per interval', async () => {
+  const location = { client: host.client, namespace: 'fresh-keys' };
+  await createApiKey(location, { account: 'acme', scopes: ['read'], groups: [] });
+  const store = new KubeAuthStore({ ...location, missRefreshMs: 300 });
+  await store.load();
+  const created = await createApiKey(location, { account: 'late', scopes: ['read'], groups: [] });
+  const reads = () => host.fake.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/namespaces/fresh-keys/secrets/${API_KEYS_SECRET}`)).length;
+  const before = reads();
+  assert.equal((await store.lookup(created.keyId))?.account, 'late', 'a new key is not refused for the miss interval');
+  const unknown = await Promise.all(Array.from({ length: 20 }, (_, i) => store.lookup(hashApiKey(`guess-${i}`))));
+  assert.ok(unknown.every((r) => r === undefined));
+  assert.ok(reads() - before <= 2, `${reads() - before} reads for 21 misses`);
+});

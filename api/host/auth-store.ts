@@ -5,6 +5,7 @@
 // A Secret, not a ConfigMap: hashes are not keys, but who has which rights is still sensitive, and
 // Secrets get the tighter RBAC and encryption at rest. Writes are JSON merge patches of one entry,
 // which the API server applies atomically, so concurrent key creations do not lose each other.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { V1Secret } from '@kubernetes/client-node';
 import { generateApiKey, hashApiKey, parseKeyRecord, type ApiKeyRecord, type AuthStore } from '../auth.ts';
@@ -52,7 +53,7 @@ export interface KubeAuthStoreOptions extends KeyStoreLocation {
   log?: FastifyBaseLogger;
   /** Cached keys are re-read at least this often, so revocations take effect (default 10 s). */
   refreshMs?: number;
-  /** An unknown key triggers a re-read at most this often (new keys work at once; guessing cannot flood the host). */
+  /** An unknown key triggers a re-read at most this often; a miss in between waits for it (default 1 s). */
   missRefreshMs?: number;
 }
 
@@ -62,6 +63,9 @@ export class KubeAuthStore implements AuthStore {
   #records = new Map<string, ApiKeyRecord>();
   #loadedAt = -Infinity;
   #loading: Promise<void> | undefined;
+  /** performance.now() of the last completed read (the miss throttle runs on real time, whatever the clock). */
+  #lastReadMono = -Infinity;
+  #pendingMissRead: Promise<void> | undefined;
 
   constructor(options: KubeAuthStoreOptions) {
     this.#options = options;
@@ -76,6 +80,7 @@ export class KubeAuthStore implements AuthStore {
           this.#options.log?.warn({ keyId: keyId.slice(0, 12), err: error }, 'ignoring malformed API key entry'),
         );
         this.#loadedAt = this.#clock.now().getTime();
+        this.#lastReadMono = performance.now();
       })
       .finally(() => (this.#loading = undefined));
     return this.#loading;
@@ -96,11 +101,23 @@ export class KubeAuthStore implements AuthStore {
     if (age > (this.#options.refreshMs ?? 10_000)) await this.#refresh();
     const found = this.#records.get(keyId);
     if (found !== undefined) return found;
-    if (this.#clock.now().getTime() - this.#loadedAt > (this.#options.missRefreshMs ?? 1000)) {
+    await this.#missRead();
+    return this.#records.get(keyId);
+  }
+
+  /**
+   * An unknown key may be one keys-cli has just written: re-read, but at most once per missRefreshMs, so
+   * guessing cannot flood the host. A miss inside that interval waits for the next read instead of being
+   * refused: a new key works on every replica at once. Concurrent misses share one wait and one read.
+   */
+  #missRead(): Promise<void> {
+    this.#pendingMissRead ??= (async () => {
+      const wait = this.#lastReadMono + (this.#options.missRefreshMs ?? 1000) - performance.now();
+      if (wait > 0) await sleep(wait);
+      this.#lastReadMono = performance.now(); // a failing read counts too: no retry storm while the host is down
       await this.#refresh();
-      return this.#records.get(keyId);
-    }
-    return undefined;
+    })().finally(() => (this.#pendingMissRead = undefined));
+    return this.#pendingMissRead;
   }
 }
 

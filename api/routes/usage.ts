@@ -25,9 +25,13 @@ interface RangeQuery {
   to?: string;
 }
 
+/** The longest range one usage request may cover. */
+export const MAX_USAGE_RANGE_DAYS = 366;
+
 /**
  * [from, to) in whole UTC hours, the unit usage is kept in: `from` is rounded down to its hour, `to` up
- * (and never past now); the answer says which range it covers. Default: this calendar month so far.
+ * (and never past now), at most MAX_USAGE_RANGE_DAYS long; the answer says which range it covers.
+ * Default: this calendar month so far.
  */
 export function usageRange(query: RangeQuery, now: Date): { from: number; to: number } {
   const nowSeconds = toSeconds(now);
@@ -41,6 +45,12 @@ export function usageRange(query: RangeQuery, now: Date): { from: number; to: nu
   if (from >= to) {
     throw problems.badRequest(
       `query.from (${new Date(requestedFrom).toISOString()}) must be before query.to (${new Date(requestedTo).toISOString()}; "to" is capped at now, both are taken in whole hours)`,
+    );
+  }
+  if (to - from > MAX_USAGE_RANGE_DAYS * 24 * HOUR_SECONDS) {
+    // Bounded so that one request reads a bounded number of billing periods from the host.
+    throw problems.badRequest(
+      `query.from (${new Date(requestedFrom).toISOString()}) to query.to (${new Date(requestedTo).toISOString()}) spans more than ${MAX_USAGE_RANGE_DAYS} days: ask for a year or less at a time`,
     );
   }
   return { from, to };

@@ -172,7 +172,13 @@ test('join tokens per cluster and kubeconfigs per hour, against a real API serve
 test('limits change without a restart: a raised quota takes effect within the re-read interval', async () => {
   const key = await newKey('grower');
   await setLimits({ racer: { maxClusters: 3 }, capped: { maxClusters: 2, maxJoinTokensPerCluster: 1, maxKubeconfigsPerHour: 2 }, grower: { maxClusters: 0 } });
-  await eventually('the replicas read grower\'s quota of 0', async () => ((await call(replicas[0]!, 'POST', '/v1/clusters', key, { name: 'g' })).status === 403 ? true : undefined), 20_000, 1000);
+  // Read through GET /v1/limits: a create tried before the replica saw the 0 would be admitted under the default.
+  const clusterLimit = async (): Promise<number | undefined> =>
+    (await call(replicas[0]!, 'GET', '/v1/limits', key)).body.limits.find((l: { limit: string }) => l.limit === 'clusters-per-account')?.max;
+  await eventually('the replicas read grower\'s quota of 0', async () => ((await clusterLimit()) === 0 ? true : undefined), 20_000, 1000);
+  const refused = await call(replicas[0]!, 'POST', '/v1/clusters', key, { name: 'g' });
+  assert.equal(refused.status, 403, JSON.stringify(refused.body));
+  assert.equal(refused.body.limit, 'clusters-per-account');
   await setLimits({ racer: { maxClusters: 3 }, capped: { maxClusters: 2, maxJoinTokensPerCluster: 1, maxKubeconfigsPerHour: 2 }, grower: { maxClusters: 1 } });
   const created = await eventually('the raised quota applies', async () => {
     const answer = await call(replicas[0]!, 'POST', '/v1/clusters', key, { name: 'g' });

@@ -152,10 +152,13 @@ test('helm template with the defaults renders every object of the install', asyn
     API_PORT: '8080',
     KUBECEPTION_API_NAMESPACE: INSTALL_NAMESPACE,
     DEFAULT_SERVICE_TYPE: 'LoadBalancer',
+    API_MAX_CLUSTERS_PER_ACCOUNT: '20',
+    API_MAX_JOIN_TOKENS_PER_CLUSTER: '10',
+    API_MAX_KUBECONFIGS_PER_HOUR: '60',
     API_TLS_CERT_FILE: '/etc/kubeception/tls/tls.crt',
     API_TLS_KEY_FILE: '/etc/kubeception/tls/tls.key',
     LOG_LEVEL: 'info',
-  }, 'HTTPS by default, no proxy trusted');
+  }, 'HTTPS by default, no proxy trusted, the default quotas');
   assert.equal(api.readinessProbe?.httpGet?.scheme, 'HTTPS');
   assert.deepEqual((find(objects, 'Service', 'kubeception-api').spec as { ports: { port: number }[] }).ports.map((p) => p.port), [443]);
   // replicas spread over nodes

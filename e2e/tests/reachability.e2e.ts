@@ -86,7 +86,7 @@ before(async () => {
   // HTTPS with a loopback certificate, as the API serves by default; call() trusts its CA only
   app = await buildApp({ ...deps, defaultServiceType: 'LoadBalancer', https: await loopbackHttps() });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
-  key = (await createApiKey({ client: host, namespace: ns.name }, { account: 'acme', scopes: ['read', 'write', 'kubeconfig'], groups: [TENANT_ADMINS] })).key;
+  key = (await createApiKey({ client: host, namespace: ns.name }, { account: 'acme', scopes: ['read', 'write', 'kubeconfig', 'join-tokens'], groups: [TENANT_ADMINS] })).key;
   await eventually('the API is ready', async () => ((await call('GET', '/readyz')).status === 200 ? true : undefined), 30_000);
 });
 
@@ -139,7 +139,7 @@ test('a cluster made through the API, used from the customer network: kubeconfig
   assert.equal(endpointCondition.reason, 'Reachable');
 
   // --- the kubeconfig from the customer network, which has no route into the host ------------------
-  const issued = await call('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'acme-admin', groups: [TENANT_ADMINS], ttlSeconds: 3600 });
+  const issued = await call('POST', `/v1/clusters/${id}/kubeconfig`, { username: 'portal:acme:admin', groups: [TENANT_ADMINS], ttlSeconds: 3600 });
   assert.equal(issued.status, 200, JSON.stringify(issued.body));
   const kubeconfig = join(dir, 'acme.kubeconfig');
   writeFileSync(kubeconfig, issued.body.kubeconfig, { mode: 0o600 });
