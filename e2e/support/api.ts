@@ -65,6 +65,14 @@ export async function deleteNamespaces(host: KubeClient, prefix: string): Promis
   }
 }
 
+/** The end of an API test file: its replicas, the cluster namespaces it made, its state namespace, the host client. */
+export async function closeApiTest(host: KubeClient, replicas: ApiReplica[], prefix: string, cleanupState: () => Promise<void>): Promise<void> {
+  await closeApiReplicas(replicas);
+  await deleteNamespaces(host, prefix);
+  await cleanupState();
+  await host.close();
+}
+
 export interface Answer {
   status: number;
   headers: Headers;

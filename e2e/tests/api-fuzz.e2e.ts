@@ -13,7 +13,7 @@ import { createApiKey } from '../../api/host/auth-store.ts';
 import { KubeClient } from '../../api/host/kube.ts';
 import { SCOPES } from '../../api/types.ts';
 import { fuzzApi } from '../api-fuzz/schemathesis.ts';
-import { applyCrd, closeApiReplicas, deleteNamespaces, startApiReplica, waitApiReady, type ApiReplica } from '../support/api.ts';
+import { applyCrd, closeApiTest, startApiReplica, waitApiReady, type ApiReplica } from '../support/api.ts';
 import { testbed, testNamespace } from '../support/testbed.ts';
 
 const PREFIX = 'kcfuzz-';
@@ -41,12 +41,7 @@ before(async () => {
   await waitApiReady(replicas[0]!);
 });
 
-after(async () => {
-  await closeApiReplicas(replicas);
-  await deleteNamespaces(host, PREFIX);
-  await cleanupState();
-  await host.close();
-});
+after(() => closeApiTest(host, replicas, PREFIX, cleanupState));
 
 test('schemathesis from /openapi.json: no 5xx, every answer as documented, invalid input refused', { timeout: 15 * 60_000 }, async (t) => {
   const result = await fuzzApi({ baseUrl: replicas[0]!.base, apiKey: key, maxExamples: EXAMPLES }, (line) => t.diagnostic(line));

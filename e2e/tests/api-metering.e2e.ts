@@ -10,8 +10,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import { GENERATED_FILES } from '../../crds/generate.ts';
-import { CRD_NAME } from '../../crds/schema/tenant-control-plane.ts';
 import { buildApp } from '../../api/app.ts';
 import { createApiKey } from '../../api/host/auth-store.ts';
 import { hostDependencies, type HostDependencies } from '../../api/host/index.ts';
@@ -23,11 +21,11 @@ import { parseUsagePeriod, sumBuckets, type Bucket, type UsagePeriod } from '../
 import { billingHistoryOf } from '../../api/billing-history.ts';
 import type { TenantControlPlane } from '../../api/tcp.ts';
 import { LABELS, LeaderElector } from '../../core/index.ts';
+import { applyCrd, deleteNamespaces, TCP_BASE } from '../support/api.ts';
 import { eventually, testbed, testNamespace, type Testbed } from '../support/testbed.ts';
 
 const PREFIX = 'kcmeter-';
 const LAYOUT: NamespaceLayout = { kind: 'per-cluster', prefix: PREFIX };
-const TCP_BASE = '/apis/kubeception.io/v1alpha1';
 /** Keeps a deleted tcp (with its deletionTimestamp) until the test lets go, like the operator's finalizer. */
 const HOLD = 'e2e.kubeception.io/metering-hold';
 
@@ -162,8 +160,7 @@ async function createCluster(replica: Replica, name: string): Promise<string> {
 before(async () => {
   tb = await testbed();
   host = new KubeClient(tb.kubeConfig);
-  await tb.kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=kubeception-e2e-metering', '-f', GENERATED_FILES.crd]);
-  await tb.kubectl(['wait', '--for=condition=Established', '--timeout=60s', `customresourcedefinition/${CRD_NAME}`]);
+  await applyCrd(tb);
   const ns = await testNamespace(tb, 'kc-metering-state');
   stateNamespace = ns.name;
   cleanupState = ns.cleanup;
@@ -175,10 +172,7 @@ after(async () => {
   for (const replica of [...running]) await stopReplica(replica).catch(() => {});
   const tcps = await host.request<{ items: TenantControlPlane[] }>('GET', `${TCP_BASE}/tenantcontrolplanes`).catch(() => ({ items: [] as TenantControlPlane[] }));
   for (const tcp of tcps.items.filter((t) => t.metadata.namespace?.startsWith(PREFIX))) await release(tcp.metadata.name);
-  const namespaces = await host.request<{ items: any[] }>('GET', '/api/v1/namespaces').catch(() => ({ items: [] }));
-  for (const ns of namespaces.items.filter((o) => o.metadata.name.startsWith(PREFIX))) {
-    await host.request('DELETE', `/api/v1/namespaces/${ns.metadata.name}`).catch(() => {});
-  }
+  await deleteNamespaces(host, PREFIX);
   await cleanupState();
   await host.close();
 });

@@ -16,7 +16,7 @@ import { KubeClient } from '../../api/host/kube.ts';
 import { ProblemError } from '../../api/problems.ts';
 import type { TenantControlPlane } from '../../api/tcp.ts';
 import { SCOPES } from '../../api/types.ts';
-import { applyCrd, callApi, closeApiReplicas, deleteNamespaces, startApiReplica, TCP_BASE, useHostAsTenant, waitApiReady, type Answer, type ApiReplica } from '../support/api.ts';
+import { applyCrd, callApi, closeApiTest, startApiReplica, TCP_BASE, useHostAsTenant, waitApiReady, type Answer, type ApiReplica } from '../support/api.ts';
 import { eventually, testbed, testNamespace, type Testbed } from '../support/testbed.ts';
 
 const PREFIX = 'kcquota-';
@@ -69,12 +69,7 @@ before(async () => {
   await waitApiReady(replicas[0]!);
 });
 
-after(async () => {
-  await closeApiReplicas(replicas);
-  await deleteNamespaces(host, PREFIX);
-  await cleanupState();
-  await host.close();
-});
+after(() => closeApiTest(host, replicas, PREFIX, cleanupState));
 
 test('cluster quota: 10 creates racing over two replicas leave at most 3 clusters, every 202 is one of them, every other answer a 403 naming the limit', async () => {
   const key = await newKey('racer');

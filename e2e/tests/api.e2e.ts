@@ -32,7 +32,7 @@ import type { NamespaceLayout } from '../../api/host/cluster-store.ts';
 import { runOperator } from '../../operator/main.ts';
 import { parseConfig } from '../../operator/config.ts';
 import { apiFetch, loopbackHttps } from '../support/api-client.ts';
-import { markClusterReady } from '../support/api.ts';
+import { deleteNamespaces, markClusterReady } from '../support/api.ts';
 import { eventually, testbed, testNamespace, type Testbed } from '../support/testbed.ts';
 import { testbedConfig } from '../testbed/config.ts';
 import { run } from '../testbed/exec.ts';
@@ -210,10 +210,7 @@ before(async () => {
 
 after(async () => {
   await closeReplicas(replicas);
-  const namespaces = await host.request<{ items: any[] }>('GET', '/api/v1/namespaces').catch(() => ({ items: [] }));
-  for (const ns of namespaces.items.filter((o) => o.metadata.name.startsWith(PREFIX))) {
-    await host.request('DELETE', `/api/v1/namespaces/${ns.metadata.name}`).catch(() => {});
-  }
+  await deleteNamespaces(host, PREFIX);
   await cleanupState();
   await host.close();
 });
