@@ -5,10 +5,10 @@
 // A Secret, not a ConfigMap: hashes are not keys, but who has which rights is still sensitive, and
 // Secrets get the tighter RBAC and encryption at rest. Writes are JSON merge patches of one entry,
 // which the API server applies atomically, so concurrent key creations do not lose each other.
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { V1Secret } from '@kubernetes/client-node';
 import { generateApiKey, hashApiKey, parseKeyRecord, type ApiKeyRecord, type AuthStore } from '../auth.ts';
+import { TokenBucketLimiter } from '../rate-limit.ts';
 import { systemClock, type Clock } from '../types.ts';
 import { forgetKeyUsage, readKeyUsage } from './key-usage-store.ts';
 import { b64, isStatus, onHost, unb64, type KubeClient } from './kube.ts';
@@ -53,8 +53,9 @@ export interface KubeAuthStoreOptions extends KeyStoreLocation {
   log?: FastifyBaseLogger;
   /** Cached keys are re-read at least this often, so revocations take effect (default 10 s). */
   refreshMs?: number;
-  /** An unknown key triggers a re-read at most this often; a miss in between waits for it (default 1 s). */
+  /** Unknown keys trigger re-reads: a burst of missReadBurst (default 5), then one per missRefreshMs (default 1 s). */
   missRefreshMs?: number;
+  missReadBurst?: number;
 }
 
 export class KubeAuthStore implements AuthStore {
@@ -63,13 +64,13 @@ export class KubeAuthStore implements AuthStore {
   #records = new Map<string, ApiKeyRecord>();
   #loadedAt = -Infinity;
   #loading: Promise<void> | undefined;
-  /** performance.now() of the last completed read (the miss throttle runs on real time, whatever the clock). */
-  #lastReadMono = -Infinity;
-  #pendingMissRead: Promise<void> | undefined;
+  /** The re-reads unknown keys may cause (real time, whatever the clock: it protects the host). */
+  readonly #missReads: TokenBucketLimiter;
 
   constructor(options: KubeAuthStoreOptions) {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+    this.#missReads = new TokenBucketLimiter({ capacity: options.missReadBurst ?? 5, refillPerSecond: 1000 / (options.missRefreshMs ?? 1000) });
   }
 
   /** Re-reads the Secret; concurrent callers share one read. */
@@ -80,7 +81,6 @@ export class KubeAuthStore implements AuthStore {
           this.#options.log?.warn({ keyId: keyId.slice(0, 12), err: error }, 'ignoring malformed API key entry'),
         );
         this.#loadedAt = this.#clock.now().getTime();
-        this.#lastReadMono = performance.now();
       })
       .finally(() => (this.#loading = undefined));
     return this.#loading;
@@ -106,18 +106,14 @@ export class KubeAuthStore implements AuthStore {
   }
 
   /**
-   * An unknown key may be one keys-cli has just written: re-read, but at most once per missRefreshMs, so
-   * guessing cannot flood the host. A miss inside that interval waits for the next read instead of being
-   * refused: a new key works on every replica at once. Concurrent misses share one wait and one read.
+   * An unknown key may be one keys-cli has just written: re-read at once, from a small budget of reads
+   * (a burst, then one per missRefreshMs) so that guessing cannot flood the host. A miss that finds a read
+   * in flight shares it. Answers stay immediate, also to a flood; only while a flood keeps the budget used
+   * up can the first use of a brand-new key be refused, for about missRefreshMs at most.
    */
-  #missRead(): Promise<void> {
-    this.#pendingMissRead ??= (async () => {
-      const wait = this.#lastReadMono + (this.#options.missRefreshMs ?? 1000) - performance.now();
-      if (wait > 0) await sleep(wait);
-      this.#lastReadMono = performance.now(); // a failing read counts too: no retry storm while the host is down
-      await this.#refresh();
-    })().finally(() => (this.#pendingMissRead = undefined));
-    return this.#pendingMissRead;
+  async #missRead(): Promise<void> {
+    if (this.#loading === undefined && !this.#missReads.take('store').allowed) return;
+    await this.#refresh();
   }
 }
 
