@@ -24,7 +24,7 @@ export interface HostTenantAccessOptions {
   clock?: Clock;
   /** Time allowed for one call into a tenant (default 10 s). */
   tenantTimeoutMs?: number;
-  /** Longest wait for a tenant to sign an approved kubeconfig certificate (default 15 s; then 504). */
+  /** Longest wait for a tenant to sign an approved kubeconfig certificate (default 30 s, inside common client and proxy timeouts; then 504). */
   signingTimeoutMs?: number;
   log?: FastifyBaseLogger;
 }
@@ -70,7 +70,7 @@ export class HostTenantAccess implements TenantAccess {
     this.#clusters = options.clusters;
     this.#clock = options.clock ?? systemClock;
     this.#tenantClients = new TenantClients({ timeoutMs: options.tenantTimeoutMs ?? 10_000 });
-    this.#signingTimeoutMs = options.signingTimeoutMs ?? 15_000;
+    this.#signingTimeoutMs = options.signingTimeoutMs ?? 30_000;
     this.#log = options.log;
   }
 
