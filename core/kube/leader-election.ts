@@ -187,7 +187,10 @@ export class LeaderElector {
   /** One attempt; true when this replica holds the lease afterwards. Errors count as "not acquired". */
   async #tryAcquireOrRenew(timeoutMs: number): Promise<boolean> {
     const { client, name, namespace } = this.#options;
-    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)))]);
+    // Not cut short by stop(): an aborted write may still land after the release read the Lease (409 on
+    // the release), and a request torn down while the client closes can fail outside any caller. stop()
+    // waits for the attempt instead, at most its timeout.
+    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)));
     const now = new Date();
     const leaseDurationSeconds = this.#leaseDurationMs / 1000;
     try {
