@@ -26,11 +26,10 @@ export function hourWindow(now: Date): { start: string; end: Date } {
 
 /** One take against a stored count: a count of an earlier window no longer counts. */
 export function takeFromWindow(stored: WindowCount | undefined, max: number, now: Date): { next: WindowCount; outcome: TakeOutcome } {
-  const { start, end } = hourWindow(now);
-  const current = stored !== undefined && stored.window === start ? stored.count : 0;
+  const { count: current, windowEnd } = countInWindow(stored, now);
   const allowed = current < max;
   const count = allowed ? current + 1 : current;
-  return { next: { window: start, count }, outcome: { allowed, count, windowEnd: end } };
+  return { next: { window: hourWindow(now).start, count }, outcome: { allowed, count, windowEnd } };
 }
 
 /** What has been counted in the window containing `now` (0 for a count of an earlier window). */

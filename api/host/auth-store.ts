@@ -11,7 +11,7 @@ import { generateApiKey, hashApiKey, parseKeyRecord, type ApiKeyRecord, type Aut
 import { TokenBucketLimiter } from '../rate-limit.ts';
 import { systemClock, type Clock } from '../types.ts';
 import { forgetKeyUsage, readKeyUsage } from './key-usage-store.ts';
-import { b64, isStatus, onHost, unb64, type KubeClient } from './kube.ts';
+import { b64, isStatus, mergeDataOrCreate, onHost, unb64, type KubeClient } from './kube.ts';
 
 export const API_KEYS_SECRET = 'kubeception-api-keys';
 
@@ -132,30 +132,18 @@ export async function createApiKey(location: KeyStoreLocation, input: NewKey, no
   const key = generateApiKey();
   const keyId = hashApiKey(key);
   const entry = { [keyId]: b64(JSON.stringify(record)) };
-  const path = secretPath(location);
-  try {
-    await location.client.request('PATCH', path, { body: { data: entry }, contentType: 'application/merge-patch+json' });
-  } catch (error) {
-    if (!isStatus(error, 404)) throw error;
-    const secret: V1Secret = {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      type: 'Opaque',
-      metadata: {
-        name: location.secretName ?? API_KEYS_SECRET,
-        namespace: location.namespace,
-        labels: { 'app.kubernetes.io/created-by': 'kubeception-api' },
-      },
-      data: entry,
-    };
-    try {
-      await location.client.request('POST', `/api/v1/namespaces/${encodeURIComponent(location.namespace)}/secrets`, { body: secret });
-    } catch (createError) {
-      // Someone else created it meanwhile: add our entry to theirs.
-      if (!isStatus(createError, 409)) throw createError;
-      await location.client.request('PATCH', path, { body: { data: entry }, contentType: 'application/merge-patch+json' });
-    }
-  }
+  const secret: V1Secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: location.secretName ?? API_KEYS_SECRET,
+      namespace: location.namespace,
+      labels: { 'app.kubernetes.io/created-by': 'kubeception-api' },
+    },
+    data: entry,
+  };
+  await mergeDataOrCreate(location.client, `/api/v1/namespaces/${encodeURIComponent(location.namespace)}/secrets`, secret.metadata!.name!, entry, secret);
   return { key, keyId, record };
 }
 

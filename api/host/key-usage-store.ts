@@ -6,7 +6,7 @@
 // entries (two replicas writing one key within a second may leave the older time: last use is coarse).
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { KeyUsageWriter } from '../key-usage.ts';
-import { isStatus, type KubeClient } from './kube.ts';
+import { isStatus, mergeDataOrCreate, type KubeClient } from './kube.ts';
 import { CREATED_BY_API, LABELS } from '../../core/index.ts';
 
 export const KEY_USAGE_CONFIGMAP = 'kubeception-api-key-usage';
@@ -26,24 +26,13 @@ function mergePatch(location: KeyUsageLocation, data: Record<string, string | nu
 /** Writes one key's last use; creates the ConfigMap on the first write (a racing replica's create wins, then this patches). */
 export async function writeKeyLastUsed(location: KeyUsageLocation, keyId: string, at: Date): Promise<void> {
   const data = { [keyId]: at.toISOString() };
-  try {
-    await mergePatch(location, data);
-    return;
-  } catch (error) {
-    if (!isStatus(error, 404)) throw error;
-  }
   const configMap: V1ConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: KEY_USAGE_CONFIGMAP, namespace: location.namespace, labels: { [LABELS.createdBy]: CREATED_BY_API } },
     data,
   };
-  try {
-    await location.client.request('POST', collection(location), { body: configMap });
-  } catch (error) {
-    if (!isStatus(error, 409)) throw error;
-    await mergePatch(location, data);
-  }
+  await mergeDataOrCreate(location.client, collection(location), KEY_USAGE_CONFIGMAP, data, configMap);
 }
 
 /** keyId -> last use, for `keys-cli list`; entries that are not a key id and a time are left out. */

@@ -32,6 +32,27 @@ export function hostUnavailable(error: unknown): ProblemError | undefined {
   return undefined;
 }
 
+/**
+ * Merges `data` into the object at `${collection}/${name}` (a JSON merge patch of those entries, atomic in
+ * the API server); when there is no object yet, creates `initial` (which must carry `data`), and when
+ * another writer created it meanwhile, merges into theirs.
+ */
+export async function mergeDataOrCreate(client: KubeClient, collection: string, name: string, data: Record<string, string>, initial: object): Promise<void> {
+  const patch = () => client.request('PATCH', `${collection}/${name}`, { body: { data }, contentType: 'application/merge-patch+json' });
+  try {
+    await patch();
+    return;
+  } catch (error) {
+    if (!isStatus(error, 404)) throw error;
+  }
+  try {
+    await client.request('POST', collection, { body: initial });
+  } catch (error) {
+    if (!isStatus(error, 409)) throw error;
+    await patch();
+  }
+}
+
 /** Runs a host call and turns unavailability into a 503 problem. */
 export async function onHost<T>(call: () => Promise<T>): Promise<T> {
   try {
